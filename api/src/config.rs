@@ -1,0 +1,150 @@
+//! One `Config`, loaded once from flags and `IPS_*` environment variables, passed down.
+use clap::Args;
+
+/// Runtime configuration of a server instance. Every field has a flag and an environment variable;
+/// README.md lists them with their defaults.
+#[derive(Args, Clone, Debug)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        global = true,
+        env = "IPS_BIND",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub bind: String,
+    /// Database URL: `sqlite://PATH?mode=rwc` or `postgres://…`.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        default_value = "sqlite://./data/ips.db?mode=rwc"
+    )]
+    pub database_url: String,
+    /// `iss` of the access tokens this instance issues and accepts.
+    #[arg(long, global = true, env = "IPS_ISSUER", default_value = "ips-ung")]
+    pub issuer: String,
+    /// `aud` of the access tokens this instance issues and accepts.
+    #[arg(
+        long,
+        global = true,
+        env = "IPS_AUDIENCE",
+        default_value = "ips-ung-api"
+    )]
+    pub audience: String,
+    /// Lifetime of an access token, in seconds.
+    #[arg(
+        long,
+        global = true,
+        env = "IPS_ACCESS_TOKEN_TTL_SECS",
+        default_value_t = 900
+    )]
+    pub access_token_ttl_secs: i64,
+    /// A candidate's session ends after this many days without a refresh.
+    #[arg(
+        long,
+        global = true,
+        env = "IPS_CANDIDATE_REFRESH_IDLE_DAYS",
+        default_value_t = 7
+    )]
+    pub candidate_refresh_idle_days: i64,
+    /// A candidate's session ends this many days after login at the latest.
+    #[arg(
+        long,
+        global = true,
+        env = "IPS_CANDIDATE_REFRESH_MAX_DAYS",
+        default_value_t = 30
+    )]
+    pub candidate_refresh_max_days: i64,
+    /// A staff or admin session ends this many hours after login.
+    #[arg(
+        long,
+        global = true,
+        env = "IPS_STAFF_REFRESH_HOURS",
+        default_value_t = 12
+    )]
+    pub staff_refresh_hours: i64,
+    /// Failed logins or invitation attempts allowed per account and hour before 429.
+    #[arg(
+        long,
+        global = true,
+        env = "IPS_LOGIN_FAILURES_PER_ACCOUNT_HOUR",
+        default_value_t = 100
+    )]
+    pub login_failures_per_account_hour: u64,
+    /// Failed logins or invitation attempts allowed per client address and hour before 429.
+    #[arg(
+        long,
+        global = true,
+        env = "IPS_LOGIN_FAILURES_PER_ADDRESS_HOUR",
+        default_value_t = 300
+    )]
+    pub login_failures_per_address_hour: u64,
+    /// Password hashes computed at once (each takes 19 MiB and ~15 ms of one core); 0 = CPU cores.
+    #[arg(
+        long,
+        global = true,
+        env = "IPS_PASSWORD_HASH_CONCURRENCY",
+        default_value_t = 0
+    )]
+    pub password_hash_concurrency: usize,
+    /// Read connections to SQLite beside the single writer connection.
+    #[arg(long, global = true, env = "IPS_SQLITE_READERS", default_value_t = 4)]
+    pub sqlite_readers: u32,
+    /// Size of the PostgreSQL connection pool.
+    #[arg(
+        long,
+        global = true,
+        env = "IPS_DB_MAX_CONNECTIONS",
+        default_value_t = 10
+    )]
+    pub db_max_connections: u32,
+    /// Seconds an instance trusts a cached "session still valid" answer.
+    #[arg(
+        long,
+        global = true,
+        env = "IPS_SESSION_CHECK_SECS",
+        default_value_t = 4
+    )]
+    pub session_check_secs: u64,
+    /// Seconds in-flight requests get to finish on SIGTERM/SIGINT.
+    #[arg(
+        long,
+        global = true,
+        env = "IPS_SHUTDOWN_TIMEOUT_SECS",
+        default_value_t = 20
+    )]
+    pub shutdown_timeout_secs: u64,
+    /// Take the client address from `X-Forwarded-For` (only behind your own load balancer).
+    #[arg(
+        long,
+        global = true,
+        env = "IPS_TRUST_FORWARDED_FOR",
+        default_value_t = false
+    )]
+    pub trust_forwarded_for: bool,
+}
+
+impl Config {
+    /// The defaults, as if no flag or variable were given; tests start from here.
+    pub fn for_database(database_url: &str) -> Self {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            config: Config,
+        }
+        let mut config = <Wrapper as clap::Parser>::parse_from(["ips-server"]).config;
+        config.database_url = database_url.to_string();
+        config
+    }
+
+    pub fn password_hash_concurrency(&self) -> usize {
+        if self.password_hash_concurrency == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        } else {
+            self.password_hash_concurrency
+        }
+    }
+}

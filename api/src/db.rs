@@ -1,0 +1,128 @@
+//! Connections. On SQLite all writes go through one writer connection (so overlapping writers queue
+//! instead of failing with "database is locked") and reads through a small pool of readers; WAL lets
+//! both run at once. On PostgreSQL both handles are the same pool.
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+
+use crate::config::Config;
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    writer: DatabaseConnection,
+    reader: DatabaseConnection,
+}
+
+impl Db {
+    pub async fn connect(config: &Config) -> Result<Self, DbErr> {
+        let url = &config.database_url;
+        if url.starts_with("sqlite:") {
+            if let Some(dir) = sqlite_parent_dir(url) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| DbErr::Custom(format!("creating the database folder: {e}")))?;
+            }
+            let writer = Database::connect(sqlite_options(url, 1)).await?;
+            // The writer creates the file and switches it to WAL before readers open it.
+            let reader =
+                Database::connect(sqlite_options(url, config.sqlite_readers.max(1))).await?;
+            Ok(Self { writer, reader })
+        } else {
+            let mut opts = ConnectOptions::new(url.clone());
+            opts.max_connections(config.db_max_connections)
+                .min_connections(1)
+                .connect_timeout(Duration::from_secs(10))
+                .acquire_timeout(Duration::from_secs(10))
+                .sqlx_logging(false);
+            let pool = Database::connect(opts).await?;
+            Ok(Self {
+                writer: pool.clone(),
+                reader: pool,
+            })
+        }
+    }
+
+    /// The connection for transactions that write.
+    pub fn write(&self) -> &DatabaseConnection {
+        &self.writer
+    }
+
+    /// The connection for reads.
+    pub fn read(&self) -> &DatabaseConnection {
+        &self.reader
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.writer.get_database_backend()
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.writer, None).await
+    }
+
+    /// True when the database answers and every migration is applied.
+    pub async fn ready(&self) -> bool {
+        match Migrator::get_pending_migrations(&self.reader).await {
+            Ok(pending) => pending.is_empty(),
+            Err(_) => false,
+        }
+    }
+
+    pub async fn close(self) {
+        let _ = self.reader.close().await;
+        let _ = self.writer.close().await;
+    }
+}
+
+fn sqlite_options(url: &str, connections: u32) -> ConnectOptions {
+    let mut opts = ConnectOptions::new(url.to_string());
+    opts.max_connections(connections)
+        .min_connections(1)
+        .sqlx_logging(false)
+        .test_before_acquire(false)
+        .acquire_timeout(Duration::from_secs(30))
+        .map_sqlx_sqlite_opts(|o| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .create_if_missing(true)
+        });
+    opts
+}
+
+fn sqlite_parent_dir(url: &str) -> Option<&std::path::Path> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next()?;
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    std::path::Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+}
+
+impl Db {
+    /// (pool, open connections, idle connections) for `/metrics`.
+    pub fn pool_stats(&self) -> Vec<(&'static str, u32, usize)> {
+        let stats = |c: &DatabaseConnection| match c.get_database_backend() {
+            DbBackend::Postgres => {
+                let pool = c.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => {
+                let pool = c.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        };
+        let (ws, wi) = stats(&self.writer);
+        if self.backend() == DbBackend::Postgres {
+            return vec![("postgres", ws, wi)];
+        }
+        let (rs, ri) = stats(&self.reader);
+        vec![("sqlite_writer", ws, wi), ("sqlite_readers", rs, ri)]
+    }
+}

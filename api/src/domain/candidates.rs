@@ -1,0 +1,481 @@
+//! Candidates: creation with the first course and an invitation, changes, the caseload rule, and the
+//! tenant-scoped finder every other module uses to reach a candidate.
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use entity::{candidate, municipality, staff};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    sea_query::{Expr, ExprTrait, Func},
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    DomainError, DomainResult,
+    accounts::Settings,
+    audit, enrollment as course, events,
+    identity::{self, NewInvitation},
+    on_unique,
+    pagination::PageRequest,
+    today,
+};
+use crate::{
+    auth::{Actor, CandidateScope, Role},
+    db::Db,
+};
+
+/// A consultant's open courses at which the warning starts (the 21st is over the limit).
+pub const CASELOAD_WARNING: u64 = 20;
+
+fn scope_condition(scope: &CandidateScope) -> Condition {
+    match *scope {
+        CandidateScope::Caseload {
+            municipality_id,
+            consultant_id,
+        } => Condition::all()
+            .add(candidate::Column::MunicipalityId.eq(municipality_id))
+            .add(candidate::Column::ConsultantId.eq(consultant_id)),
+        CandidateScope::Municipality { municipality_id } => {
+            Condition::all().add(candidate::Column::MunicipalityId.eq(municipality_id))
+        }
+    }
+}
+
+/// The candidate, if the scope reaches them; otherwise `NotFound`, so existence never leaks.
+pub async fn find_in_scope<C: ConnectionTrait>(
+    db: &C,
+    scope: &CandidateScope,
+    id: Uuid,
+) -> DomainResult<candidate::Model> {
+    candidate::Entity::find_by_id(id)
+        .filter(scope_condition(scope))
+        .one(db)
+        .await?
+        .ok_or(DomainError::NotFound)
+}
+
+/// A new candidate.
+pub struct NewCandidate {
+    pub given_name: String,
+    pub family_name: String,
+    pub preferred_name: Option<String>,
+    pub birth_year: i32,
+    pub language: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub target_group: String,
+    pub readiness: String,
+    pub consultant_id: Option<Uuid>,
+    pub external_ref: Option<String>,
+    pub referred_on: Option<NaiveDate>,
+}
+
+/// What creating a candidate hands back.
+pub struct Created {
+    pub candidate: candidate::Model,
+    pub course: course::Course,
+    pub invitation: NewInvitation,
+    pub warning: Option<String>,
+}
+
+/// Checks that `consultant_id` is an active consultant or coordinator of the municipality, and that a
+/// consultant assigns only to themselves.
+async fn check_consultant<C: ConnectionTrait>(
+    db: &C,
+    scope: &CandidateScope,
+    consultant_id: Uuid,
+) -> DomainResult<()> {
+    if let CandidateScope::Caseload {
+        consultant_id: me, ..
+    } = *scope
+        && consultant_id != me
+    {
+        return Err(DomainError::field(
+            "consultant_id",
+            "invalid_value",
+            "a consultant can only assign candidates to themselves",
+        ));
+    }
+    let found = staff::Entity::find_by_id(consultant_id)
+        .filter(staff::Column::MunicipalityId.eq(scope.municipality_id()))
+        .filter(staff::Column::Active.eq(true))
+        .filter(staff::Column::Role.is_in(["consultant", "coordinator"]))
+        .one(db)
+        .await?;
+    if found.is_none() {
+        return Err(DomainError::field(
+            "consultant_id",
+            "invalid_value",
+            "is not an active consultant of this municipality",
+        ));
+    }
+    Ok(())
+}
+
+/// Counts the consultant's open courses (excluding `except`), refuses past the municipality's hard
+/// limit, and from the 21st returns a warning and raises `caseload.over_limit`.
+pub async fn check_caseload<C: ConnectionTrait>(
+    txn: &C,
+    municipality_id: Uuid,
+    consultant_id: Uuid,
+    except: Option<Uuid>,
+) -> DomainResult<Option<String>> {
+    let mut q = candidate::Entity::find()
+        .filter(candidate::Column::ConsultantId.eq(consultant_id))
+        .filter(candidate::Column::Status.is_not_in(["completed", "stopped"]));
+    if let Some(id) = except {
+        q = q.filter(candidate::Column::Id.ne(id));
+    }
+    let open = q.count(txn).await?;
+    let settings = municipality::Entity::find_by_id(municipality_id)
+        .one(txn)
+        .await?
+        .map(|m| Settings::of(&m))
+        .unwrap_or_default();
+    if let Some(limit) = settings.caseload_hard_limit
+        && open >= Ord::max(limit, 0) as u64
+    {
+        return Err(DomainError::Conflict(format!(
+            "The consultant already has {open} open courses; the municipality's limit is {limit}."
+        )));
+    }
+    if open >= CASELOAD_WARNING {
+        events::append(
+            txn,
+            municipality_id,
+            "caseload.over_limit",
+            json!({"consultant_id": consultant_id, "open": open + 1}),
+        )
+        .await?;
+        return Ok(Some(format!(
+            "The consultant now has {} open courses, above the IPS guideline of at most {CASELOAD_WARNING}.",
+            open + 1
+        )));
+    }
+    Ok(None)
+}
+
+pub async fn create(
+    db: &Db,
+    scope: &CandidateScope,
+    actor: Actor,
+    new: NewCandidate,
+) -> DomainResult<Created> {
+    let municipality_id = scope.municipality_id();
+    let m = municipality::Entity::find_by_id(municipality_id)
+        .one(db.read())
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    let settings = Settings::of(&m);
+    let referred_on = new.referred_on.unwrap_or_else(today);
+    if referred_on > today() {
+        return Err(DomainError::field(
+            "referred_on",
+            "invalid_value",
+            "may not be in the future",
+        ));
+    }
+    let age = referred_on.year() - new.birth_year;
+    if age < settings.min_age || age > settings.max_age + 1 {
+        return Err(DomainError::field(
+            "birth_year",
+            "invalid_value",
+            format!(
+                "the candidate must be {}–{} years old at the start",
+                settings.min_age, settings.max_age
+            ),
+        ));
+    }
+    let consultant_id = match (new.consultant_id, scope) {
+        (None, CandidateScope::Caseload { consultant_id, .. }) => Some(*consultant_id),
+        (id, _) => id,
+    };
+    if let Some(id) = consultant_id {
+        check_consultant(db.read(), scope, id).await?;
+    }
+    let now = Utc::now();
+    let txn = db.write().begin().await?;
+    let warning = match consultant_id {
+        Some(id) => check_caseload(&txn, municipality_id, id, None).await?,
+        None => None,
+    };
+    let c = candidate::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        municipality_id: Set(municipality_id),
+        given_name: Set(new.given_name.trim().to_string()),
+        family_name: Set(new.family_name.trim().to_string()),
+        preferred_name: Set(new.preferred_name),
+        birth_year: Set(new.birth_year),
+        language: Set(new.language),
+        email: Set(new.email),
+        phone: Set(new.phone),
+        target_group: Set(new.target_group),
+        readiness: Set(new.readiness),
+        consultant_id: Set(consultant_id),
+        external_ref: Set(new.external_ref),
+        status: Set(course::Status::Referred.as_str().into()),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| {
+        on_unique(
+            e,
+            "Another candidate of this municipality has this `external_ref`.",
+        )
+    })?;
+    let e = course::open(&txn, &c, actor, referred_on).await?;
+    let invitation = identity::invite(&txn, c.id, Role::Candidate, Some(municipality_id)).await?;
+    events::append(
+        &txn,
+        municipality_id,
+        "candidate.created",
+        json!({"candidate_id": c.id, "enrollment_id": e.id, "consultant_id": consultant_id, "external_ref": c.external_ref}),
+    )
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        Some(municipality_id),
+        Some(c.id),
+        audit::Action::Create,
+        "candidate",
+        Some(c.id),
+    )
+    .await?;
+    let history = entity::enrollment_transition::Entity::find()
+        .filter(entity::enrollment_transition::Column::EnrollmentId.eq(e.id))
+        .all(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(Created {
+        candidate: c,
+        course: course::Course {
+            enrollment: e,
+            history,
+        },
+        invitation,
+        warning,
+    })
+}
+
+/// List filters.
+#[derive(Default)]
+pub struct Filter {
+    pub status: Option<course::Status>,
+    pub consultant_id: Option<Uuid>,
+    pub q: Option<String>,
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+pub async fn list(
+    db: &Db,
+    scope: &CandidateScope,
+    filter: Filter,
+    page: PageRequest,
+) -> DomainResult<(Vec<candidate::Model>, Option<String>)> {
+    let mut q = candidate::Entity::find()
+        .filter(scope_condition(scope))
+        .order_by_asc(candidate::Column::Id)
+        .limit(page.fetch());
+    if let Some(s) = filter.status {
+        q = q.filter(candidate::Column::Status.eq(s.as_str()));
+    }
+    if let Some(c) = filter.consultant_id {
+        q = q.filter(candidate::Column::ConsultantId.eq(c));
+    }
+    if let Some(since) = filter.updated_since {
+        q = q.filter(candidate::Column::UpdatedAt.gte(since));
+    }
+    if let Some(text) = filter.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let escaped = text
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        let mut any = Condition::any();
+        for col in [
+            candidate::Column::GivenName,
+            candidate::Column::FamilyName,
+            candidate::Column::PreferredName,
+        ] {
+            let like = Expr::expr(Func::lower(Expr::col(col)))
+                .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'));
+            any = any.add(like);
+        }
+        q = q.filter(any);
+    }
+    if let Some(after) = page.after {
+        q = q.filter(candidate::Column::Id.gt(after));
+    }
+    Ok(page.finish(q.all(db.read()).await?, |c| c.id))
+}
+
+/// One candidate, audited as a read.
+pub async fn get(
+    db: &Db,
+    scope: &CandidateScope,
+    actor: Actor,
+    id: Uuid,
+) -> DomainResult<candidate::Model> {
+    let c = find_in_scope(db.read(), scope, id).await?;
+    audit::record(
+        db.write(),
+        actor,
+        Some(c.municipality_id),
+        Some(c.id),
+        audit::Action::Read,
+        "candidate",
+        Some(c.id),
+    )
+    .await?;
+    Ok(c)
+}
+
+/// A change to a candidate; `Some(None)` clears an optional field.
+#[derive(Default)]
+pub struct CandidateChange {
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub preferred_name: Option<Option<String>>,
+    pub birth_year: Option<i32>,
+    pub language: Option<String>,
+    pub email: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub target_group: Option<String>,
+    pub readiness: Option<String>,
+    pub consultant_id: Option<Option<Uuid>>,
+    pub external_ref: Option<Option<String>>,
+}
+
+pub async fn update(
+    db: &Db,
+    scope: &CandidateScope,
+    actor: Actor,
+    id: Uuid,
+    expected: Option<i32>,
+    change: CandidateChange,
+) -> DomainResult<(candidate::Model, Option<String>)> {
+    let current = find_in_scope(db.read(), scope, id).await?;
+    if expected.is_some_and(|v| v != current.version) {
+        return Err(DomainError::Stale);
+    }
+    if let Some(Some(consultant)) = change.consultant_id {
+        if matches!(scope, CandidateScope::Caseload { .. })
+            && Some(consultant) != current.consultant_id
+        {
+            return Err(DomainError::field(
+                "consultant_id",
+                "invalid_value",
+                "only a coordinator can reassign a candidate",
+            ));
+        }
+        check_consultant(db.read(), scope, consultant).await?;
+    }
+    if matches!(scope, CandidateScope::Caseload { .. }) && change.consultant_id == Some(None) {
+        return Err(DomainError::field(
+            "consultant_id",
+            "invalid_value",
+            "only a coordinator can unassign a candidate",
+        ));
+    }
+    let version = current.version;
+    let reassigned = change
+        .consultant_id
+        .flatten()
+        .filter(|c| Some(*c) != current.consultant_id);
+    let open = course::Status::parse(&current.status).is_some_and(course::Status::is_open);
+    let mut am = current.clone().into_active_model();
+    macro_rules! apply {
+        ($($f:ident),*) => { $( if let Some(v) = change.$f { am.$f = Set(v); } )* };
+    }
+    apply!(
+        given_name,
+        family_name,
+        preferred_name,
+        birth_year,
+        language,
+        email,
+        phone,
+        target_group,
+        readiness,
+        consultant_id,
+        external_ref
+    );
+    am.version = Set(version + 1);
+    am.updated_at = Set(Utc::now());
+    let txn = db.write().begin().await?;
+    let warning = match reassigned {
+        Some(c) if open => check_caseload(&txn, current.municipality_id, c, Some(id)).await?,
+        _ => None,
+    };
+    let updated = candidate::Entity::update_many()
+        .set(am)
+        .filter(candidate::Column::Id.eq(id))
+        .filter(candidate::Column::Version.eq(version))
+        .exec_with_returning(&txn)
+        .await
+        .map_err(|e| {
+            on_unique(
+                e,
+                "Another candidate of this municipality has this `external_ref`.",
+            )
+        })?
+        .into_iter()
+        .next()
+        .ok_or(DomainError::Stale)?;
+    events::append(
+        &txn,
+        updated.municipality_id,
+        "candidate.updated",
+        json!({"candidate_id": id, "consultant_id": updated.consultant_id, "external_ref": updated.external_ref}),
+    )
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        Some(updated.municipality_id),
+        Some(id),
+        audit::Action::Update,
+        "candidate",
+        Some(id),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((updated, warning))
+}
+
+/// A new invitation for the candidate; the old one stops working and their login is reset.
+pub async fn reinvite(
+    db: &Db,
+    scope: &CandidateScope,
+    actor: Actor,
+    id: Uuid,
+) -> DomainResult<NewInvitation> {
+    let txn = db.write().begin().await?;
+    let c = find_in_scope(&txn, scope, id).await?;
+    let inv = identity::invite(&txn, c.id, Role::Candidate, Some(c.municipality_id)).await?;
+    audit::record(
+        &txn,
+        actor,
+        Some(c.municipality_id),
+        Some(c.id),
+        audit::Action::Update,
+        "invitation",
+        Some(c.id),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(inv)
+}
+
+/// The candidate's own record (for `/me`).
+pub async fn own(db: &Db, id: Uuid) -> DomainResult<candidate::Model> {
+    candidate::Entity::find_by_id(id)
+        .one(db.read())
+        .await?
+        .ok_or(DomainError::NotFound)
+}

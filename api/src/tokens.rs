@@ -1,0 +1,251 @@
+//! Access tokens: EdDSA (Ed25519) JWTs with `kid`. The keys live in the database so every instance
+//! signs and verifies with the same set; `keys rotate` adds one, and retired keys keep verifying until
+//! the last token they signed has expired.
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
+
+use base64::{Engine, engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Duration, Utc};
+use ed25519_dalek::{SigningKey, pkcs8::EncodePrivateKey};
+use entity::signing_key;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{config::Config, db::Db, domain::DomainError};
+
+/// The claims of an access token.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    /// The principal: candidate, staff, admin or service-account id.
+    pub sub: Uuid,
+    pub role: String,
+    /// The municipality (absent for admins).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub mun: Option<Uuid>,
+    /// Space-separated scopes (service accounts only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scope: Option<String>,
+    /// The session (or, for a service account, the account) whose revocation ends this token.
+    pub sid: Uuid,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: Uuid,
+}
+
+struct Key {
+    encoding: Option<EncodingKey>,
+    decoding: DecodingKey,
+    public_x: String,
+    created_at: DateTime<Utc>,
+    retired_at: Option<DateTime<Utc>>,
+}
+
+/// The signing keys, loaded from the database and refreshed when an unknown `kid` shows up.
+#[derive(Clone)]
+pub struct KeyStore {
+    keys: Arc<RwLock<HashMap<String, Key>>>,
+    current: Arc<RwLock<Option<String>>>,
+    validation: Arc<Validation>,
+    issuer: String,
+    audience: String,
+    ttl: Duration,
+    last_reload: Arc<tokio::sync::Mutex<std::time::Instant>>,
+}
+
+/// One entry of the JWKS document.
+#[derive(Clone, Debug)]
+pub struct PublicKey {
+    pub kid: String,
+    pub x: String,
+}
+
+impl KeyStore {
+    pub async fn load(db: &Db, config: &Config) -> Result<Self, DomainError> {
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.algorithms = vec![Algorithm::EdDSA];
+        validation.leeway = 30;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.validate_aud = true;
+        validation.set_audience(&[config.audience.as_str()]);
+        validation.set_issuer(&[config.issuer.as_str()]);
+        validation.set_required_spec_claims(&["iss", "aud", "sub", "exp", "nbf", "iat"]);
+        let store = Self {
+            keys: Default::default(),
+            current: Default::default(),
+            validation: Arc::new(validation),
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+            ttl: Duration::seconds(config.access_token_ttl_secs),
+            last_reload: Arc::new(tokio::sync::Mutex::new(std::time::Instant::now())),
+        };
+        if signing_key::Entity::find().one(db.read()).await?.is_none() {
+            create_key(db).await?;
+        }
+        store.reload(db).await?;
+        Ok(store)
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Re-reads the keys; called at start, after a rotation, and when a token names an unknown key.
+    pub async fn reload(&self, db: &Db) -> Result<(), DomainError> {
+        let rows = signing_key::Entity::find()
+            .order_by_asc(signing_key::Column::CreatedAt)
+            .all(db.read())
+            .await?;
+        let mut keys = HashMap::new();
+        let mut current = None;
+        for row in rows {
+            let der = STANDARD
+                .decode(&row.private_der)
+                .map_err(|e| DomainError::Internal(e.to_string()))?;
+            let decoding = DecodingKey::from_ed_components(&row.public_x)
+                .map_err(|e| DomainError::Internal(e.to_string()))?;
+            if row.retired_at.is_none() {
+                current = Some(row.kid.clone());
+            }
+            keys.insert(
+                row.kid.clone(),
+                Key {
+                    encoding: Some(EncodingKey::from_ed_der(&der)),
+                    decoding,
+                    public_x: row.public_x,
+                    created_at: row.created_at,
+                    retired_at: row.retired_at,
+                },
+            );
+        }
+        *self.keys.write().expect("key lock") = keys;
+        *self.current.write().expect("key lock") = current;
+        Ok(())
+    }
+
+    /// Signs a fresh access token for these claims' subject.
+    pub fn issue(
+        &self,
+        sub: Uuid,
+        role: &str,
+        mun: Option<Uuid>,
+        scope: Option<String>,
+        sid: Uuid,
+    ) -> Result<(String, i64), DomainError> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub,
+            role: role.to_string(),
+            mun,
+            scope,
+            sid,
+            iat: now,
+            nbf: now,
+            exp: now + self.ttl.num_seconds(),
+            jti: Uuid::now_v7(),
+        };
+        let current = self.current.read().expect("key lock").clone();
+        let kid = current.ok_or_else(|| DomainError::Internal("no signing key".into()))?;
+        let keys = self.keys.read().expect("key lock");
+        let key = keys
+            .get(&kid)
+            .and_then(|k| k.encoding.as_ref())
+            .ok_or_else(|| DomainError::Internal("no signing key".into()))?;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(kid);
+        let token = jsonwebtoken::encode(&header, &claims, key)
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+        Ok((token, self.ttl.num_seconds()))
+    }
+
+    /// Verifies signature, algorithm, `iss`, `aud`, `exp` and `nbf`; `None` when anything is off.
+    pub async fn verify(&self, db: &Db, token: &str) -> Option<Claims> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != Algorithm::EdDSA {
+            return None;
+        }
+        let kid = header.kid?;
+        if kid.len() > 64 {
+            return None;
+        }
+        if !self.keys.read().expect("key lock").contains_key(&kid) {
+            // Another instance may have rotated; look again, at most once a second.
+            let mut last = self.last_reload.lock().await;
+            if last.elapsed() >= std::time::Duration::from_secs(1) {
+                *last = std::time::Instant::now();
+                let _ = self.reload(db).await;
+            }
+        }
+        let keys = self.keys.read().expect("key lock");
+        let key = keys.get(&kid)?;
+        if let Some(retired) = key.retired_at
+            && Utc::now() > retired + self.ttl + Duration::seconds(30)
+        {
+            return None;
+        }
+        jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)
+            .ok()
+            .map(|d| d.claims)
+    }
+
+    /// The public keys that may still verify a live token, newest first.
+    pub fn public_keys(&self) -> Vec<PublicKey> {
+        let now = Utc::now();
+        let keys = self.keys.read().expect("key lock");
+        let mut list: Vec<(&String, &Key)> = keys
+            .iter()
+            .filter(|(_, k)| {
+                k.retired_at
+                    .is_none_or(|r| now <= r + self.ttl + Duration::seconds(30))
+            })
+            .collect();
+        list.sort_by_key(|(_, k)| std::cmp::Reverse(k.created_at));
+        list.into_iter()
+            .map(|(kid, k)| PublicKey {
+                kid: kid.clone(),
+                x: k.public_x.clone(),
+            })
+            .collect()
+    }
+}
+
+/// Adds a new signing key and retires the current ones (they keep verifying until their tokens expire).
+pub async fn rotate(db: &Db) -> Result<String, DomainError> {
+    use sea_orm::sea_query::Expr;
+    signing_key::Entity::update_many()
+        .col_expr(signing_key::Column::RetiredAt, Expr::value(Utc::now()))
+        .filter(signing_key::Column::RetiredAt.is_null())
+        .exec(db.write())
+        .await?;
+    create_key(db).await
+}
+
+async fn create_key(db: &Db) -> Result<String, DomainError> {
+    let mut seed = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
+    let key = SigningKey::from_bytes(&seed);
+    let der = key
+        .to_pkcs8_der()
+        .map_err(|e| DomainError::Internal(e.to_string()))?;
+    let x = URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes());
+    let kid = format!("k{}", Utc::now().format("%Y%m%d%H%M%S%3f"));
+    signing_key::ActiveModel {
+        kid: Set(kid.clone()),
+        private_der: Set(STANDARD.encode(der.as_bytes())),
+        public_x: Set(x),
+        created_at: Set(Utc::now()),
+        retired_at: Set(None),
+    }
+    .insert(db.write())
+    .await?;
+    Ok(kid)
+}

@@ -1,0 +1,29 @@
+//! A course ("forløb"): one open at a time per candidate; ended ones remain as history.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "enrollments")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub candidate_id: Uuid,
+    pub municipality_id: Uuid,
+    pub status: String,
+    pub phase: Option<String>,
+    pub referred_on: Date,
+    pub started_on: Option<Date>,
+    pub ended_on: Option<Date>,
+    pub first_employer_contact_on: Option<Date>,
+    pub outcome: Option<String>,
+    pub resume_on: Option<Date>,
+    /// `effective_on` of the latest status change; a new change may not be dated before it.
+    pub last_effective_on: Date,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,18 @@
+//! sea-orm entities of IPS Ung, one module per table. Enumerations are stored as their snake_case
+//! names; the API crate owns the typed enums and the rules.
+pub mod audit_entry;
+pub mod candidate;
+pub mod credential;
+pub mod enrollment;
+pub mod enrollment_transition;
+pub mod event;
+pub mod event_counter;
+pub mod idempotency_key;
+pub mod invitation;
+pub mod login_failure;
+pub mod municipality;
+pub mod refresh_token;
+pub mod service_account;
+pub mod session;
+pub mod signing_key;
+pub mod staff;

@@ -1,0 +1,14 @@
+//! Database migrations, identical on SQLite and PostgreSQL. One file per change; a file is never
+//! edited after it has landed.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261201_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261201_000001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,1 @@
+//! Shared nothing: the integration tests live in `api/`.
