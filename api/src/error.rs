@@ -19,11 +19,19 @@ pub struct FieldError {
 }
 
 impl FieldError {
+    /// Long field names (an unknown key can be anything) and messages are cut to the documented limits.
     pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
+        let cut = |s: String, max: usize| {
+            if s.chars().count() > max {
+                s.chars().take(max).collect()
+            } else {
+                s
+            }
+        };
         Self {
-            field: field.into(),
+            field: cut(field.into(), 200),
             code: code.to_string(),
-            message: message.into(),
+            message: cut(message.into(), 1000),
         }
     }
 }
@@ -41,7 +49,7 @@ pub struct Problem {
     /// An explanation of this occurrence.
     pub detail: String,
     /// The invalid fields, for validation problems.
-    #[oai(skip_serializing_if_is_empty)]
+    #[oai(default, skip_serializing_if_is_empty)]
     pub errors: Vec<FieldError>,
     /// For a refused course transition: the statuses the course may move to from where it is.
     #[oai(skip_serializing_if_is_none)]

@@ -81,6 +81,7 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
                 let resp = self.inner.call(req).await.map(IntoResponse::into_response);
                 let resp = match resp {
                     Ok(r) => r,
+                    Err(e) if e.is_from_response() => e.into_response(),
                     Err(e) => crate::error::from_poem_error(&e).into_response(),
                 };
                 store(&state, id, resp).await

@@ -69,7 +69,13 @@ impl<E: Endpoint> Endpoint for ConventionsEndpoint<E> {
                     Ok(resp) => resp.into_response(),
                     Err(err) => {
                         let op = err.data::<OperationId>().map(|o| o.0);
-                        let mut resp = from_poem_error(&err).into_response();
+                        // An operation's own answer (the `ApiError` it returned) is already a
+                        // problem; keep it. Only poem's own failures need mapping.
+                        let mut resp = if err.is_from_response() {
+                            err.into_response()
+                        } else {
+                            from_poem_error(&err).into_response()
+                        };
                         if let Some(op) = op {
                             resp.set_data(OperationId(op));
                         }

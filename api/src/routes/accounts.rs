@@ -39,7 +39,7 @@ pub struct Me {
     /// The name to greet the caller with.
     pub display_name: String,
     /// The scopes of a service account's token.
-    #[oai(skip_serializing_if_is_empty)]
+    #[oai(default, skip_serializing_if_is_empty)]
     pub scopes: Vec<Scope>,
 }
 
@@ -53,8 +53,8 @@ pub struct MunicipalitySettings {
     /// Oldest age at the start of a course.
     #[oai(validator(minimum(value = "0"), maximum(value = "120")))]
     pub max_age: i32,
-    /// Open courses a consultant may carry; absent means no hard limit (a warning from the 21st on).
-    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+    /// Open courses a consultant may carry; `null` or absent means no hard limit (a warning from the 21st on).
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1000")))]
     pub caseload_hard_limit: Option<i32>,
     /// Years after a course ended before its personal data is erased.
     #[oai(validator(minimum(value = "1"), maximum(value = "50")))]
@@ -158,6 +158,7 @@ pub struct MunicipalityList {
     /// The municipalities, oldest first.
     pub items: Vec<Municipality>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -190,8 +191,10 @@ pub struct StaffMember {
     /// Name shown to candidates and colleagues.
     pub display_name: String,
     /// Work e-mail.
+    #[oai(nullable)]
     pub email: Option<String>,
     /// Work phone.
+    #[oai(nullable)]
     pub phone: Option<String>,
     /// Role.
     pub role: StaffRole,
@@ -297,6 +300,7 @@ pub struct StaffList {
     /// Staff, oldest first.
     pub items: Vec<StaffMember>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -367,6 +371,7 @@ pub struct ServiceAccountList {
     /// Accounts, oldest first.
     pub items: Vec<ServiceAccount>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 

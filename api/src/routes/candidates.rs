@@ -103,22 +103,27 @@ pub struct Candidate {
     /// Family name.
     pub family_name: String,
     /// The name the candidate wants to be called.
+    #[oai(nullable)]
     pub preferred_name: Option<String>,
     /// Year of birth.
     pub birth_year: i32,
     /// The language the candidate reads.
     pub language: Language,
     /// E-mail.
+    #[oai(nullable)]
     pub email: Option<String>,
     /// Phone.
+    #[oai(nullable)]
     pub phone: Option<String>,
     /// Target group.
     pub target_group: TargetGroup,
     /// Readiness category.
     pub readiness: Readiness,
     /// The candidate's IPS consultant.
+    #[oai(nullable)]
     pub consultant_id: Option<Uuid>,
     /// The municipality's own id for the candidate; unique in the municipality.
+    #[oai(nullable)]
     pub external_ref: Option<String>,
     /// Status of the candidate's current (latest) course.
     pub status: Status,
@@ -130,7 +135,7 @@ pub struct Candidate {
     pub updated_at: DateTime<Utc>,
     /// Warnings about the change just made (e.g. the consultant's caseload is above 20). Only on the
     /// answer to a change.
-    #[oai(skip_serializing_if_is_empty)]
+    #[oai(default, skip_serializing_if_is_empty)]
     pub warnings: Vec<String>,
 }
 
@@ -235,6 +240,7 @@ pub struct CandidatePatch {
 #[derive(Object, Debug)]
 pub struct HistoryEntry {
     /// The status before; `null` for the referral.
+    #[oai(nullable)]
     pub from: Option<Status>,
     /// The status after.
     pub to: Status,
@@ -243,12 +249,15 @@ pub struct HistoryEntry {
     /// When it was recorded.
     pub recorded_at: DateTime<Utc>,
     /// Who recorded it.
+    #[oai(nullable)]
     pub by: Option<Uuid>,
     /// The role of who recorded it.
     pub by_role: Role,
     /// Why, in staff's words.
+    #[oai(nullable)]
     pub reason: Option<String>,
     /// The candidate's pause or stop request this carried out.
+    #[oai(nullable)]
     pub request_id: Option<Uuid>,
 }
 
@@ -277,25 +286,31 @@ pub struct Enrollment {
     /// Where the course stands.
     pub status: Status,
     /// The phase while `active` (kept while paused).
+    #[oai(nullable)]
     pub phase: Option<Phase>,
     /// Referral date.
     pub referred_on: NaiveDate,
     /// The day the course first became `active`.
+    #[oai(nullable)]
     pub started_on: Option<NaiveDate>,
     /// The day it became `completed` or `stopped`.
+    #[oai(nullable)]
     pub ended_on: Option<NaiveDate>,
     /// The first contact with an employer or school.
+    #[oai(nullable)]
     pub first_employer_contact_on: Option<NaiveDate>,
     /// How it ended (`completed` only).
+    #[oai(nullable)]
     pub outcome: Option<Outcome>,
     /// While `paused`: the planned day to resume, if given.
+    #[oai(nullable)]
     pub resume_on: Option<NaiveDate>,
     /// Version, for `If-Match`.
     pub version: i32,
     /// Status history, oldest first; the first entry is the referral.
     pub history: Vec<HistoryEntry>,
     /// Warnings about the change just made. Only on the answer to a change.
-    #[oai(skip_serializing_if_is_empty)]
+    #[oai(default, skip_serializing_if_is_empty)]
     pub warnings: Vec<String>,
 }
 
@@ -357,6 +372,7 @@ pub struct CandidateList {
     /// Candidates, oldest first.
     pub items: Vec<Candidate>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
