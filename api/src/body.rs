@@ -288,7 +288,9 @@ fn check(
             }
             let ok = match s.format {
                 Some("uuid") => uuid::Uuid::parse_str(text).is_ok(),
-                Some("date") => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
+                Some("date" | "naive-date") => {
+                    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok()
+                }
                 Some("date-time") => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
                 Some("email") => validator::ValidateEmail::validate_email(&text),
                 _ => true,

@@ -1,10 +1,19 @@
 //! Connections. On SQLite all writes go through one writer connection (so overlapping writers queue
 //! instead of failing with "database is locked") and reads through a small pool of readers; WAL lets
 //! both run at once. On PostgreSQL both handles are the same pool.
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 use crate::config::Config;
 
@@ -12,6 +21,7 @@ use crate::config::Config;
 pub struct Db {
     writer: DatabaseConnection,
     reader: DatabaseConnection,
+    statements: Arc<AtomicU64>,
 }
 
 impl Db {
@@ -22,11 +32,18 @@ impl Db {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| DbErr::Custom(format!("creating the database folder: {e}")))?;
             }
-            let writer = Database::connect(sqlite_options(url, 1)).await?;
+            let statements = Arc::new(AtomicU64::new(0));
+            let mut writer = Database::connect(sqlite_options(url, 1)).await?;
             // The writer creates the file and switches it to WAL before readers open it.
-            let reader =
+            let mut reader =
                 Database::connect(sqlite_options(url, config.sqlite_readers.max(1))).await?;
-            Ok(Self { writer, reader })
+            count_into(&mut writer, &statements);
+            count_into(&mut reader, &statements);
+            Ok(Self {
+                writer,
+                reader,
+                statements,
+            })
         } else {
             let mut opts = ConnectOptions::new(url.clone());
             opts.max_connections(config.db_max_connections)
@@ -34,17 +51,40 @@ impl Db {
                 .connect_timeout(Duration::from_secs(10))
                 .acquire_timeout(Duration::from_secs(10))
                 .sqlx_logging(false);
-            let pool = Database::connect(opts).await?;
+            let statements = Arc::new(AtomicU64::new(0));
+            let mut pool = Database::connect(opts).await?;
+            count_into(&mut pool, &statements);
             Ok(Self {
                 writer: pool.clone(),
                 reader: pool,
+                statements,
             })
         }
+    }
+
+    /// Statements run so far by this process (for `/metrics`, and tests that count a page's queries).
+    pub fn statement_count(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     /// The connection for transactions that write.
     pub fn write(&self) -> &DatabaseConnection {
         &self.writer
+    }
+
+    /// Starts a writing transaction. On SQLite it is `BEGIN IMMEDIATE`: a deferred transaction that
+    /// reads and then writes fails at once with "database is locked" when another process (a second
+    /// instance, the CLI) wrote in between; an immediate one waits for the lock instead.
+    pub async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        if self.backend() == DbBackend::Sqlite {
+            let options = TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            };
+            self.writer.begin_with_options(options).await
+        } else {
+            self.writer.begin().await
+        }
     }
 
     /// The connection for reads.
@@ -72,6 +112,13 @@ impl Db {
         let _ = self.reader.close().await;
         let _ = self.writer.close().await;
     }
+}
+
+fn count_into(conn: &mut DatabaseConnection, counter: &Arc<AtomicU64>) {
+    let counter = counter.clone();
+    conn.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
 }
 
 fn sqlite_options(url: &str, connections: u32) -> ConnectOptions {

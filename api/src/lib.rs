@@ -26,13 +26,21 @@ use poem_openapi::{ContactObject, LicenseObject, OpenApiService};
 
 use crate::{
     routes::{
-        accounts::AccountsApi, auth::AuthApi, candidates::CandidatesApi, events::EventsApi, ops,
+        accounts::AccountsApi, auth::AuthApi, candidates::CandidatesApi, events::EventsApi,
+        goals::GoalsApi, ops, plan::PlanApi,
     },
     state::AppState,
 };
 
 /// The operations of the API.
-pub type Api = (AuthApi, AccountsApi, CandidatesApi, EventsApi);
+pub type Api = (
+    AuthApi,
+    AccountsApi,
+    CandidatesApi,
+    GoalsApi,
+    PlanApi,
+    EventsApi,
+);
 
 const DESCRIPTION: &str = "\
 The API of IPS Ung: Individual Placement and Support for young people (15–29) with mental-health \
@@ -54,7 +62,14 @@ Tokens are EdDSA JWTs; the public keys are at `/.well-known/jwks.json`.";
 /// The OpenAPI service: the operations and their documentation.
 pub fn api() -> OpenApiService<Api, ()> {
     OpenApiService::new(
-        (AuthApi, AccountsApi, CandidatesApi, EventsApi),
+        (
+            AuthApi,
+            AccountsApi,
+            CandidatesApi,
+            GoalsApi,
+            PlanApi,
+            EventsApi,
+        ),
         "IPS Ung API",
         env!("CARGO_PKG_VERSION"),
     )

@@ -42,7 +42,7 @@ impl Metrics {
     }
 
     /// The text exposition format, with the database pool figures appended.
-    pub fn render(&self, pool: &[(&str, u32, usize)]) -> String {
+    pub fn render(&self, pool: &[(&str, u32, usize)], statements: u64) -> String {
         let mut out = String::new();
         out.push_str("# HELP ips_http_requests_total HTTP requests by operation and status.\n");
         out.push_str("# TYPE ips_http_requests_total counter\n");
@@ -90,6 +90,9 @@ impl Metrics {
                 "ips_db_pool_connections{{pool=\"{pool}\",state=\"idle\"}} {idle}"
             );
         }
+        out.push_str("# HELP ips_db_statements_total SQL statements run by this instance.\n");
+        out.push_str("# TYPE ips_db_statements_total counter\n");
+        let _ = writeln!(out, "ips_db_statements_total {statements}");
         out
     }
 }

@@ -56,7 +56,9 @@ pub struct KeyStore {
     issuer: String,
     audience: String,
     ttl: Duration,
-    last_reload: Arc<tokio::sync::Mutex<std::time::Instant>>,
+    /// When an unknown `kid` last made us re-read the keys; `None` until the first time, so a key
+    /// rotated by another instance right after this one started is still picked up.
+    last_reload: Arc<tokio::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 /// One entry of the JWKS document.
@@ -84,7 +86,7 @@ impl KeyStore {
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             ttl: Duration::seconds(config.access_token_ttl_secs),
-            last_reload: Arc::new(tokio::sync::Mutex::new(std::time::Instant::now())),
+            last_reload: Arc::new(tokio::sync::Mutex::new(None)),
         };
         if signing_key::Entity::find().one(db.read()).await?.is_none() {
             create_key(db).await?;
@@ -180,8 +182,8 @@ impl KeyStore {
         if !self.keys.read().expect("key lock").contains_key(&kid) {
             // Another instance may have rotated; look again, at most once a second.
             let mut last = self.last_reload.lock().await;
-            if last.elapsed() >= std::time::Duration::from_secs(1) {
-                *last = std::time::Instant::now();
+            if last.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1)) {
+                *last = Some(std::time::Instant::now());
                 let _ = self.reload(db).await;
             }
         }

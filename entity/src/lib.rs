@@ -7,6 +7,8 @@ pub mod enrollment;
 pub mod enrollment_transition;
 pub mod event;
 pub mod event_counter;
+pub mod goal;
+pub mod goal_step;
 pub mod idempotency_key;
 pub mod invitation;
 pub mod login_failure;

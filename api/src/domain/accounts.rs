@@ -3,7 +3,7 @@ use chrono::Utc;
 use entity::{municipality, service_account, staff};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -50,7 +50,7 @@ pub async fn create_municipality(
     settings: Settings,
 ) -> DomainResult<municipality::Model> {
     let now = Utc::now();
-    let txn = db.write().begin().await?;
+    let txn = db.begin().await?;
     let m = municipality::ActiveModel {
         id: Set(Uuid::now_v7()),
         name: Set(name.trim().to_string()),
@@ -166,7 +166,7 @@ pub async fn create_staff(
         ));
     }
     let now = Utc::now();
-    let txn = db.write().begin().await?;
+    let txn = db.begin().await?;
     let s = staff::ActiveModel {
         id: Set(Uuid::now_v7()),
         municipality_id: Set(Some(new.municipality_id)),
@@ -263,7 +263,7 @@ pub async fn update_staff(
     }
     am.version = Set(version + 1);
     am.updated_at = Set(Utc::now());
-    let txn = db.write().begin().await?;
+    let txn = db.begin().await?;
     let updated = staff::Entity::update_many()
         .set(am)
         .filter(staff::Column::Id.eq(id))
@@ -410,7 +410,7 @@ pub async fn create_admin(
 ) -> DomainResult<Uuid> {
     let now = Utc::now();
     let id = Uuid::now_v7();
-    let txn = db.write().begin().await?;
+    let txn = db.begin().await?;
     staff::ActiveModel {
         id: Set(id),
         municipality_id: Set(None),

@@ -4,7 +4,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::{candidate, municipality, staff};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Expr, ExprTrait, Func},
 };
 use serde_json::json;
@@ -155,6 +155,23 @@ pub async fn check_caseload<C: ConnectionTrait>(
     Ok(None)
 }
 
+/// The municipality's age range at the referral; with only the birth year known, a candidate who may
+/// still be `max_age` that year is accepted.
+fn check_age(settings: &Settings, referred_on: NaiveDate, birth_year: i32) -> DomainResult<()> {
+    let age = referred_on.year() - birth_year;
+    if age < settings.min_age || age > settings.max_age + 1 {
+        return Err(DomainError::field(
+            "birth_year",
+            "invalid_value",
+            format!(
+                "the candidate must be {}–{} years old at the start",
+                settings.min_age, settings.max_age
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub async fn create(
     db: &Db,
     scope: &CandidateScope,
@@ -175,17 +192,7 @@ pub async fn create(
             "may not be in the future",
         ));
     }
-    let age = referred_on.year() - new.birth_year;
-    if age < settings.min_age || age > settings.max_age + 1 {
-        return Err(DomainError::field(
-            "birth_year",
-            "invalid_value",
-            format!(
-                "the candidate must be {}–{} years old at the start",
-                settings.min_age, settings.max_age
-            ),
-        ));
-    }
+    check_age(&settings, referred_on, new.birth_year)?;
     let consultant_id = match (new.consultant_id, scope) {
         (None, CandidateScope::Caseload { consultant_id, .. }) => Some(*consultant_id),
         (id, _) => id,
@@ -194,7 +201,7 @@ pub async fn create(
         check_consultant(db.read(), scope, id).await?;
     }
     let now = Utc::now();
-    let txn = db.write().begin().await?;
+    let txn = db.begin().await?;
     let warning = match consultant_id {
         Some(id) => check_caseload(&txn, municipality_id, id, None).await?,
         None => None,
@@ -363,6 +370,18 @@ pub async fn update(
     if expected.is_some_and(|v| v != current.version) {
         return Err(DomainError::Stale);
     }
+    if let Some(birth_year) = change.birth_year
+        && birth_year != current.birth_year
+    {
+        // The same age rule as at creation, at the current course's referral.
+        let settings = municipality::Entity::find_by_id(current.municipality_id)
+            .one(db.read())
+            .await?
+            .map(|m| Settings::of(&m))
+            .unwrap_or_default();
+        let referred_on = course::current(db.read(), id).await?.referred_on;
+        check_age(&settings, referred_on, birth_year)?;
+    }
     if let Some(Some(consultant)) = change.consultant_id {
         if matches!(scope, CandidateScope::Caseload { .. })
             && Some(consultant) != current.consultant_id
@@ -407,7 +426,7 @@ pub async fn update(
     );
     am.version = Set(version + 1);
     am.updated_at = Set(Utc::now());
-    let txn = db.write().begin().await?;
+    let txn = db.begin().await?;
     let warning = match reassigned {
         Some(c) if open => check_caseload(&txn, current.municipality_id, c, Some(id)).await?,
         _ => None,
@@ -455,7 +474,7 @@ pub async fn reinvite(
     actor: Actor,
     id: Uuid,
 ) -> DomainResult<NewInvitation> {
-    let txn = db.write().begin().await?;
+    let txn = db.begin().await?;
     let c = find_in_scope(&txn, scope, id).await?;
     let inv = identity::invite(&txn, c.id, Role::Candidate, Some(c.municipality_id)).await?;
     audit::record(

@@ -6,7 +6,7 @@ use entity::{candidate, enrollment, enrollment_transition};
 use poem_openapi::Enum;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, Set, TransactionTrait, sea_query::Expr,
+    IntoActiveModel, QueryFilter, QueryOrder, Set, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -326,7 +326,7 @@ pub async fn open_new(
             "may not be in the future",
         ));
     }
-    let txn = db.write().begin().await?;
+    let txn = db.begin().await?;
     let c = candidates::find_in_scope(&txn, scope, candidate_id).await?;
     let last = current(&txn, c.id).await?;
     if Status::parse(&last.status).is_some_and(Status::is_open) {
@@ -392,7 +392,7 @@ pub async fn transition(
     expected: Option<i32>,
     t: Transition,
 ) -> DomainResult<Course> {
-    let txn = db.write().begin().await?;
+    let txn = db.begin().await?;
     let c = candidates::find_in_scope(&txn, scope, candidate_id).await?;
     let e = apply_transition(&txn, &c, actor, expected, t).await?;
     let h = history(&txn, &[e.id]).await?;
@@ -552,7 +552,7 @@ pub async fn update(
     expected: Option<i32>,
     change: CourseChange,
 ) -> DomainResult<Course> {
-    let txn = db.write().begin().await?;
+    let txn = db.begin().await?;
     let c = candidates::find_in_scope(&txn, scope, candidate_id).await?;
     let e = current(&txn, c.id).await?;
     if expected.is_some_and(|v| v != e.version) {

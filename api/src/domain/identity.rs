@@ -8,7 +8,7 @@ use entity::{
 use rand::{Rng, RngCore, rngs::OsRng};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait, sea_query::Expr,
+    QueryOrder, Set, sea_query::Expr,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -199,7 +199,7 @@ pub async fn start_session(
     };
     let session_id = Uuid::now_v7();
     let refresh = random_token();
-    let txn = state.db.write().begin().await?;
+    let txn = state.db.begin().await?;
     session::ActiveModel {
         id: Set(session_id),
         principal_id: Set(principal_id),
@@ -281,7 +281,7 @@ pub async fn refresh(state: &AppState, token: &str) -> DomainResult<Tokens> {
     } else {
         sess.expires_at
     };
-    let txn = state.db.write().begin().await?;
+    let txn = state.db.begin().await?;
     // Only one of two racing uses of the same token can mark it used; the other is a reuse.
     let marked = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
@@ -447,8 +447,17 @@ pub async fn accept_invitation(
         return Err(DomainError::NotFound);
     };
     let role = Role::parse(&inv.role).ok_or_else(|| DomainError::Internal("stored role".into()))?;
+    // A deactivated staff member's outstanding invitation must not open a session.
+    if role != Role::Candidate
+        && !staff::Entity::find_by_id(inv.principal_id)
+            .one(state.db.read())
+            .await?
+            .is_some_and(|s| s.active)
+    {
+        return Err(DomainError::NotFound);
+    }
     let hash = state.hasher.hash(password).await?;
-    let txn = state.db.write().begin().await?;
+    let txn = state.db.begin().await?;
     let used = invitation::Entity::update_many()
         .col_expr(invitation::Column::UsedAt, Expr::value(now))
         .filter(invitation::Column::Id.eq(inv.id))

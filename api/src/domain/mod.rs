@@ -5,8 +5,10 @@ pub mod audit;
 pub mod candidates;
 pub mod enrollment;
 pub mod events;
+pub mod goals;
 pub mod identity;
 pub mod pagination;
+pub mod plan;
 
 use crate::error::FieldError;
 

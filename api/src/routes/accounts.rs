@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{
     Tag,
-    common::{check_email, etag, if_match},
+    common::{check_email, check_phone, etag, if_match},
 };
 use crate::{
     auth::{BearerAuth, Role, Scope},
@@ -286,7 +286,7 @@ pub struct StaffPatch {
     #[oai(validator(max_length = 254))]
     pub email: Option<String>,
     /// Work phone; `null` clears it.
-    #[oai(validator(min_length = 3, max_length = 32))]
+    #[oai(nullable, validator(min_length = 3, max_length = 32))]
     pub phone: MaybeUndefined<String>,
     /// Role; a change ends the member's sessions.
     pub role: Option<StaffRole>,
@@ -578,7 +578,7 @@ impl AccountsApi {
             municipality_id: b.municipality_id,
             display_name: b.display_name,
             email: check_email("email", b.email)?,
-            phone: b.phone,
+            phone: b.phone.map(|p| check_phone("phone", p)).transpose()?,
             role: b.role.into(),
         };
         let (s, inv) = accounts::create_staff(&state.db, within, new).await?;
@@ -633,7 +633,7 @@ impl AccountsApi {
             phone: match b.phone {
                 MaybeUndefined::Undefined => None,
                 MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(v) => Some(Some(v)),
+                MaybeUndefined::Value(v) => Some(Some(check_phone("phone", v)?)),
             },
             role: b.role.map(Into::into),
             active: b.active,

@@ -212,7 +212,7 @@ pub struct CandidatePatch {
     #[oai(validator(min_length = 1, max_length = 100))]
     pub family_name: Option<String>,
     /// Preferred name; `null` clears it.
-    #[oai(validator(min_length = 1, max_length = 100))]
+    #[oai(nullable, validator(min_length = 1, max_length = 100))]
     pub preferred_name: MaybeUndefined<String>,
     /// Year of birth.
     #[oai(validator(minimum(value = "1900"), maximum(value = "2100")))]
@@ -220,19 +220,20 @@ pub struct CandidatePatch {
     /// Language.
     pub language: Option<Language>,
     /// E-mail; `null` clears it.
-    #[oai(validator(max_length = 254))]
+    #[oai(nullable, validator(max_length = 254))]
     pub email: MaybeUndefined<String>,
     /// Phone; `null` clears it.
-    #[oai(validator(max_length = 32))]
+    #[oai(nullable, validator(max_length = 32))]
     pub phone: MaybeUndefined<String>,
     /// Target group.
     pub target_group: Option<TargetGroup>,
     /// Readiness category.
     pub readiness: Option<Readiness>,
     /// The consultant; only a coordinator (or a service account) may reassign. `null` unassigns.
+    #[oai(nullable)]
     pub consultant_id: MaybeUndefined<Uuid>,
     /// The municipality's own id; `null` clears it.
-    #[oai(validator(min_length = 1, max_length = 100))]
+    #[oai(nullable, validator(min_length = 1, max_length = 100))]
     pub external_ref: MaybeUndefined<String>,
 }
 
@@ -253,7 +254,7 @@ pub struct HistoryEntry {
     pub by: Option<Uuid>,
     /// The role of who recorded it.
     pub by_role: Role,
-    /// Why, in staff's words.
+    /// Why, in staff's words; always `null` for service accounts, which never receive free text.
     #[oai(nullable)]
     pub reason: Option<String>,
     /// The candidate's pause or stop request this carried out.
@@ -390,6 +391,7 @@ pub struct EnrollmentPatch {
     /// The phase; only while `active`.
     pub phase: Option<Phase>,
     /// The first contact with an employer or school; `null` clears it.
+    #[oai(nullable)]
     pub first_employer_contact_on: MaybeUndefined<NaiveDate>,
 }
 
@@ -447,12 +449,24 @@ fn opt(v: MaybeUndefined<String>) -> Option<Option<String>> {
     }
 }
 
+/// The course as `caller` may see it: service accounts never receive free text (SPEC §4.3), so the
+/// history's `reason` is left out for them.
+fn for_caller(mut course: Course, caller: &crate::auth::Caller) -> Course {
+    if caller.role == Role::Service {
+        for t in &mut course.history {
+            t.reason = None;
+        }
+    }
+    course
+}
+
 fn enrollment_response(
     course: Course,
+    caller: &crate::auth::Caller,
     warning: Option<String>,
     created: bool,
 ) -> EnrollmentResponse {
-    let mut e: Enrollment = course.into();
+    let mut e: Enrollment = for_caller(course, caller).into();
     e.warnings.extend(warning);
     let tag = etag(e.version);
     if created {
@@ -665,7 +679,7 @@ impl CandidatesApi {
     ) -> ApiResult<EnrollmentResponse> {
         let scope = auth.0.candidates_reader()?;
         let c = course::get(&state.db, &scope, auth.0.actor(), id.0).await?;
-        Ok(enrollment_response(c, None, false))
+        Ok(enrollment_response(c, &auth.0, None, false))
     }
 
     /// Change the current course
@@ -698,7 +712,7 @@ impl CandidatesApi {
             },
         };
         let c = course::update(&state.db, &scope, auth.0.actor(), id.0, expected, change).await?;
-        Ok(enrollment_response(c, None, false))
+        Ok(enrollment_response(c, &auth.0, None, false))
     }
 
     /// Change the course's status
@@ -734,7 +748,7 @@ impl CandidatesApi {
             request_id: None,
         };
         let c = course::transition(&state.db, &scope, auth.0.actor(), id.0, expected, t).await?;
-        Ok(enrollment_response(c, None, false))
+        Ok(enrollment_response(c, &auth.0, None, false))
     }
 
     /// List all courses
@@ -754,7 +768,10 @@ impl CandidatesApi {
         let scope = auth.0.candidates_reader()?;
         let all = course::list(&state.db, &scope, auth.0.actor(), id.0).await?;
         Ok(Json(EnrollmentList {
-            items: all.into_iter().map(Into::into).collect(),
+            items: all
+                .into_iter()
+                .map(|c| for_caller(c, &auth.0).into())
+                .collect(),
         }))
     }
 
@@ -777,6 +794,6 @@ impl CandidatesApi {
         let scope = auth.0.candidates_writer()?;
         let (c, warning) =
             course::open_new(&state.db, &scope, auth.0.actor(), id.0, body.0.referred_on).await?;
-        Ok(enrollment_response(c, warning, true))
+        Ok(enrollment_response(c, &auth.0, warning, true))
     }
 }

@@ -4,7 +4,9 @@ pub mod auth;
 pub mod candidates;
 pub mod common;
 pub mod events;
+pub mod goals;
 pub mod ops;
+pub mod plan;
 
 use poem_openapi::Tags;
 
@@ -17,6 +19,10 @@ pub enum Tag {
     Accounts,
     /// Candidates and their courses.
     Candidates,
+    /// Goals and their steps: the candidate's own, and staff proposals.
+    Goals,
+    /// The candidate's home screen.
+    Plan,
     /// The change feed for municipal systems.
     Events,
 }

