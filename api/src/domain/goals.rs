@@ -684,11 +684,11 @@ pub async fn update_step(
         am.title = Set(t.trim().to_string());
     }
     let newly_done = change.done == Some(true) && !step.done;
-    if let Some(done) = change.done {
-        if done != step.done {
-            am.done = Set(done);
-            am.done_at = Set(done.then(Utc::now));
-        }
+    if let Some(done) = change.done
+        && done != step.done
+    {
+        am.done = Set(done);
+        am.done_at = Set(done.then(Utc::now));
     }
     am.update(&txn).await?;
     if let Some(p) = change.position {
