@@ -115,6 +115,14 @@ pub struct Config {
         default_value_t = 20
     )]
     pub shutdown_timeout_secs: u64,
+    /// Seconds between two runs of the background jobs (overdue requests, reminders, …); 0 turns them off.
+    #[arg(
+        long,
+        global = true,
+        env = "IPS_JOBS_INTERVAL_SECS",
+        default_value_t = 60
+    )]
+    pub jobs_interval_secs: u64,
     /// Take the client address from `X-Forwarded-For` (only behind your own load balancer).
     #[arg(
         long,

@@ -54,6 +54,9 @@ pub struct Problem {
     /// For a refused course transition: the statuses the course may move to from where it is.
     #[oai(skip_serializing_if_is_none)]
     pub allowed_transitions: Option<Vec<String>>,
+    /// For a conflict with one existing resource: its id (e.g. the open request of the same kind).
+    #[oai(skip_serializing_if_is_none)]
+    pub existing_id: Option<uuid::Uuid>,
     /// The request id of this request, to quote when asking for help.
     #[oai(skip_serializing_if_is_none)]
     pub request_id: Option<String>,
@@ -68,6 +71,7 @@ impl Problem {
             detail: detail.into(),
             errors: Vec::new(),
             allowed_transitions: None,
+            existing_id: None,
             request_id: None,
         }
     }
@@ -235,6 +239,14 @@ impl From<DomainError> for ApiError {
             DomainError::Forbidden => Self::forbidden(),
             DomainError::Invalid(errors) => Self::validation(errors),
             DomainError::Conflict(detail) => Self::conflict(detail),
+            DomainError::ConflictWith {
+                detail,
+                existing_id,
+            } => {
+                let mut p = Problem::new(409, "conflict", "Conflict", detail);
+                p.existing_id = Some(existing_id);
+                Self::Conflict(Json(p))
+            }
             DomainError::IllegalTransition { from, to, allowed } => {
                 let mut p = Problem::new(
                     409,

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod idempotency;
+pub mod jobs;
 pub mod metrics;
 pub mod middleware;
 pub mod passwords;
@@ -132,6 +133,9 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
     let bind = state.config.bind.clone();
     let timeout = Duration::from_secs(state.config.shutdown_timeout_secs);
     let db = state.db.clone();
+    if state.config.jobs_interval_secs > 0 {
+        jobs::spawn(state.clone());
+    }
     let app = app(state);
     tracing::info!(bind = %bind, "listening");
     let result = poem::Server::new(TcpListener::bind(bind))

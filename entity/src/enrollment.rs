@@ -18,6 +18,8 @@ pub struct Model {
     pub resume_on: Option<Date>,
     /// `effective_on` of the latest status change; a new change may not be dated before it.
     pub last_effective_on: Date,
+    /// The `resume_on` date for which staff were already told that it has passed.
+    pub resume_notified_on: Option<Date>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261201_000001_foundation;
 mod m20261201_000002_goals;
+mod m20261201_000003_requests;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261201_000001_foundation::Migration),
             Box::new(m20261201_000002_goals::Migration),
+            Box::new(m20261201_000003_requests::Migration),
         ]
     }
 }

@@ -255,6 +255,7 @@ pub async fn open<C: ConnectionTrait>(
         outcome: Set(None),
         resume_on: Set(None),
         last_effective_on: Set(referred_on),
+        resume_notified_on: Set(None),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),

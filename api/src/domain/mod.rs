@@ -7,8 +7,11 @@ pub mod enrollment;
 pub mod events;
 pub mod goals;
 pub mod identity;
+pub mod inbox;
+pub mod notifications;
 pub mod pagination;
 pub mod plan;
+pub mod requests;
 
 use crate::error::FieldError;
 
@@ -23,6 +26,12 @@ pub enum DomainError {
     Invalid(Vec<FieldError>),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A conflict with one existing resource, named in the problem (e.g. the open request of that kind).
+    #[error("conflict: {detail}")]
+    ConflictWith {
+        detail: String,
+        existing_id: uuid::Uuid,
+    },
     #[error("illegal transition from {from} to {to}")]
     IllegalTransition {
         from: String,

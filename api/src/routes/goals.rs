@@ -137,11 +137,12 @@ pub struct GoalPatch {
     #[oai(validator(min_length = 1, max_length = 200))]
     pub title: Option<String>,
     /// More about it; `null` clears it.
-    #[oai(validator(max_length = 2000))]
+    #[oai(nullable, validator(max_length = 2000))]
     pub description: MaybeUndefined<String>,
     /// What it is about.
     pub category: Option<Category>,
     /// Target date; `null` clears it.
+    #[oai(nullable)]
     pub target_date: MaybeUndefined<NaiveDate>,
     /// New status: `active` → `achieved`/`abandoned`, back to `active`, or `proposed` → `abandoned`
     /// (declining or withdrawing a proposal). A proposal becomes active only through `accept`.
