@@ -7,6 +7,10 @@ use crate::{domain, state::AppState};
 
 /// One pass over every job; errors are logged and the next tick tries again.
 pub async fn run_once(state: &AppState) {
+    // `keys rotate` may have run elsewhere: start signing with the newest key within one tick.
+    if let Err(e) = state.keys.reload(&state.db).await {
+        tracing::error!(error = %e, job = "keys", "background job failed");
+    }
     if let Err(e) = domain::requests::tick(&state.db).await {
         tracing::error!(error = %e, job = "requests", "background job failed");
     }

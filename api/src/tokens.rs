@@ -99,6 +99,13 @@ impl KeyStore {
         self.ttl
     }
 
+    /// How long a retired key keeps verifying: its last tokens may have been signed by an instance that
+    /// had not yet reloaded the keys (they reload every background tick), and live for the token
+    /// lifetime after that; the 30 s are the clock leeway.
+    fn retired_grace(&self) -> Duration {
+        self.ttl + Duration::minutes(5) + Duration::seconds(30)
+    }
+
     /// Re-reads the keys; called at start, after a rotation, and when a token names an unknown key.
     pub async fn reload(&self, db: &Db) -> Result<(), DomainError> {
         let rows = signing_key::Entity::find()
@@ -190,7 +197,7 @@ impl KeyStore {
         let keys = self.keys.read().expect("key lock");
         let key = keys.get(&kid)?;
         if let Some(retired) = key.retired_at
-            && Utc::now() > retired + self.ttl + Duration::seconds(30)
+            && Utc::now() > retired + self.retired_grace()
         {
             return None;
         }
@@ -207,7 +214,7 @@ impl KeyStore {
             .iter()
             .filter(|(_, k)| {
                 k.retired_at
-                    .is_none_or(|r| now <= r + self.ttl + Duration::seconds(30))
+                    .is_none_or(|r| now <= r + self.retired_grace())
             })
             .collect();
         list.sort_by_key(|(_, k)| std::cmp::Reverse(k.created_at));

@@ -5,5 +5,6 @@ mod candidates;
 mod common;
 mod concurrency;
 mod goals;
+mod identity;
 mod smoke;
 mod spec;
