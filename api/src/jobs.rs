@@ -14,6 +14,12 @@ pub async fn run_once(state: &AppState) {
     if let Err(e) = domain::requests::tick(&state.db).await {
         tracing::error!(error = %e, job = "requests", "background job failed");
     }
+    if let Err(e) = domain::appointments::tick(&state.db).await {
+        tracing::error!(error = %e, job = "appointments", "background job failed");
+    }
+    if let Err(e) = domain::questionnaires::tick(&state.db).await {
+        tracing::error!(error = %e, job = "questionnaires", "background job failed");
+    }
 }
 
 /// Runs `run_once` forever at the configured interval (stops with the runtime).

@@ -28,9 +28,12 @@ use poem::{
 use poem_openapi::{ContactObject, LicenseObject, OpenApiService};
 
 use crate::{
+    routes::privacy::PrivacyApi,
+    routes::questionnaires::QuestionnairesApi,
     routes::{
-        accounts::AccountsApi, auth::AuthApi, candidates::CandidatesApi, events::EventsApi,
-        goals::GoalsApi, ops, plan::PlanApi,
+        accounts::AccountsApi, appointments::AppointmentsApi, auth::AuthApi,
+        candidates::CandidatesApi, events::EventsApi, goals::GoalsApi, ops, plan::PlanApi,
+        requests::RequestsApi,
     },
     state::AppState,
 };
@@ -42,7 +45,11 @@ pub type Api = (
     CandidatesApi,
     GoalsApi,
     PlanApi,
+    RequestsApi,
+    AppointmentsApi,
+    QuestionnairesApi,
     EventsApi,
+    PrivacyApi,
 );
 
 const DESCRIPTION: &str = "\
@@ -71,7 +78,11 @@ pub fn api() -> OpenApiService<Api, ()> {
             CandidatesApi,
             GoalsApi,
             PlanApi,
+            RequestsApi,
+            AppointmentsApi,
+            QuestionnairesApi,
             EventsApi,
+            PrivacyApi,
         ),
         "IPS Ung API",
         env!("CARGO_PKG_VERSION"),

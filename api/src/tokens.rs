@@ -212,10 +212,7 @@ impl KeyStore {
         let keys = self.keys.read().expect("key lock");
         let mut list: Vec<(&String, &Key)> = keys
             .iter()
-            .filter(|(_, k)| {
-                k.retired_at
-                    .is_none_or(|r| now <= r + self.retired_grace())
-            })
+            .filter(|(_, k)| k.retired_at.is_none_or(|r| now <= r + self.retired_grace()))
             .collect();
         list.sort_by_key(|(_, k)| std::cmp::Reverse(k.created_at));
         list.into_iter()

@@ -1,6 +1,8 @@
 //! sea-orm entities of IPS Ung, one module per table. Enumerations are stored as their snake_case
 //! names; the API crate owns the typed enums and the rules.
+pub mod appointment;
 pub mod audit_entry;
+pub mod calendar_feed;
 pub mod candidate;
 pub mod credential;
 pub mod disclosure;
@@ -16,6 +18,14 @@ pub mod invitation;
 pub mod login_failure;
 pub mod municipality;
 pub mod notification;
+pub mod questionnaire;
+pub mod questionnaire_answer;
+pub mod questionnaire_assignment;
+pub mod questionnaire_band;
+pub mod questionnaire_item;
+pub mod questionnaire_option;
+pub mod questionnaire_response;
+pub mod questionnaire_version;
 pub mod refresh_token;
 pub mod request;
 pub mod service_account;

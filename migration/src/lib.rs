@@ -5,6 +5,8 @@ pub use sea_orm_migration::prelude::*;
 mod m20261201_000001_foundation;
 mod m20261201_000002_goals;
 mod m20261201_000003_requests;
+mod m20261201_000004_questionnaires;
+mod m20261201_000005_appointments;
 
 pub struct Migrator;
 
@@ -15,6 +17,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_foundation::Migration),
             Box::new(m20261201_000002_goals::Migration),
             Box::new(m20261201_000003_requests::Migration),
+            Box::new(m20261201_000004_questionnaires::Migration),
+            Box::new(m20261201_000005_appointments::Migration),
         ]
     }
 }

@@ -41,6 +41,8 @@ const CANDIDATES: &[Who] = &[Consultant, Coordinator, Service];
 const STAFF: &[Who] = &[Consultant, Coordinator];
 /// Municipality-wide feeds and reports: coordinator, service (by scope).
 const MUNICIPALITY_WIDE: &[Who] = &[Coordinator, Service];
+/// Coordinators only.
+const COORDINATOR: &[Who] = &[Coordinator];
 
 const READ: Option<&str> = Some("candidates:read");
 const WRITE: Option<&str> = Some("candidates:write");
@@ -94,6 +96,47 @@ const ACCESS: &[(&str, &[Who], Option<&str>)] = &[
     ("addCandidateGoalStep", STAFF, None),
     ("updateCandidateGoalStep", STAFF, None),
     ("deleteCandidateGoalStep", STAFF, None),
+    ("listQuestionnaires", PUBLIC, None),
+    ("getQuestionnaire", PUBLIC, None),
+    ("listCandidateQuestionnaireAssignments", STAFF, None),
+    ("createCandidateQuestionnaireAssignment", STAFF, None),
+    ("getCandidateQuestionnaireAssignment", STAFF, None),
+    ("cancelCandidateQuestionnaireAssignment", STAFF, None),
+    ("listMyDueQuestionnaires", SELF, None),
+    ("createMyQuestionnaireResponse", SELF, None),
+    ("listMyQuestionnaireResponses", SELF, None),
+    ("listCandidateQuestionnaireResponses", STAFF, None),
+    ("createMyRequest", SELF, None),
+    ("listMyRequests", SELF, None),
+    ("withdrawMyRequest", SELF, None),
+    ("resumeMyCourse", SELF, None),
+    ("getInbox", STAFF, None),
+    ("acknowledgeRequest", STAFF, None),
+    ("carryOutRequest", STAFF, None),
+    ("listCandidateRequests", STAFF, None),
+    ("getMyDisclosure", SELF, None),
+    ("setMyDisclosure", SELF, None),
+    ("getCandidateDisclosure", STAFF, None),
+    ("listMyNotifications", SELF, None),
+    ("readMyNotification", SELF, None),
+    ("readAllMyNotifications", SELF, None),
+    ("exportMyData", SELF, None),
+    ("getMyAccessLog", SELF, None),
+    ("getAudit", COORDINATOR, None),
+    ("listMyAppointments", SELF, None),
+    ("answerMyAppointment", SELF, None),
+    ("getMyCalendar", SELF, None),
+    ("getMyCalendarFeed", SELF, None),
+    ("rotateMyCalendarFeed", SELF, None),
+    ("updateMyCalendarFeed", SELF, None),
+    ("deleteMyCalendarFeed", SELF, None),
+    ("getCalendarFeed", PUBLIC, None),
+    ("listCandidateAppointments", STAFF, None),
+    ("createCandidateAppointment", STAFF, None),
+    ("getCandidateAppointment", STAFF, None),
+    ("updateCandidateAppointment", STAFF, None),
+    ("cancelCandidateAppointment", STAFF, None),
+    ("closeCandidateAppointment", STAFF, None),
 ];
 
 fn access(op: &str) -> Option<(&'static [Who], Option<&'static str>)> {
@@ -276,6 +319,11 @@ impl<'a> Schemas<'a> {
     /// A valid value; with `full` every optional property too, otherwise only the required ones.
     fn valid(&self, raw: &'a Value, name: &str, ctx: &Ctx, full: bool) -> Value {
         let s = self.resolve(raw);
+        // A questionnaire response answers every item (of WHO-5, the first questionnaire of the enum).
+        if name == "answers" {
+            let items = ["cheerful", "calm", "active", "rested", "interested"];
+            return Value::Array(items.map(|i| json!({"item": i, "value": 3})).to_vec());
+        }
         if let Some(first) = s["enum"].as_array().and_then(|e| e.first()) {
             return first.clone();
         }
@@ -736,6 +784,19 @@ async fn other_caseload_and_other_municipality_get_404() {
     let a = app.municipality("101").await;
     let b = app.municipality("102").await;
     let admin = app.admin().await;
+    // Running courses, so that everything a candidate can start (a pause request too) can be seeded.
+    for m in [&a, &b] {
+        for c in [&m.candidate, &m.other_candidate] {
+            let path = format!("/api/v1/candidates/{}/enrollment/transitions", c.id);
+            app.post(
+                &path,
+                &m.coordinator.token,
+                serde_json::json!({"to": "active"}),
+            )
+            .await
+            .expect(200);
+        }
+    }
     let (ctx_a, ctx_b) = (Ctx::of(&a), Ctx::of(&b));
     let mut seeds = Seeds::default();
     let mut failures = Vec::new();

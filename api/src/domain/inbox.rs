@@ -17,7 +17,7 @@ use crate::{
 
 /// What an inbox item is about.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename = "InboxKind", rename_all = "snake_case")]
 pub enum Kind {
     /// A pause or stop request that is `open` or `acknowledged`.
     Request,

@@ -1,7 +1,9 @@
 //! The rules. Functions take a connection and the caller's scope; handlers only parse, authorise,
 //! call these and map the result.
 pub mod accounts;
+pub mod appointments;
 pub mod audit;
+pub mod calendar;
 pub mod candidates;
 pub mod enrollment;
 pub mod events;
@@ -11,6 +13,8 @@ pub mod inbox;
 pub mod notifications;
 pub mod pagination;
 pub mod plan;
+pub mod privacy;
+pub mod questionnaires;
 pub mod requests;
 
 use crate::error::FieldError;

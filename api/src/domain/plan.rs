@@ -14,6 +14,13 @@ pub struct Plan {
     pub enrollment: enrollment::Model,
     pub goals: Vec<goals::GoalView>,
     pub proposed_goals: Vec<goals::GoalView>,
+    pub open_requests: Vec<entity::request::Model>,
+    /// The next (at most 5) scheduled appointments that have not ended.
+    pub next_appointments: Vec<entity::appointment::Model>,
+    /// Questionnaires due now (none while the course is paused or has ended).
+    pub due_questionnaires: Vec<entity::questionnaire_assignment::Model>,
+    /// The latest WHO-5 response.
+    pub latest_wellbeing: Option<entity::questionnaire_response::Model>,
 }
 
 pub async fn load(db: &Db, candidate_id: Uuid) -> DomainResult<Plan> {
@@ -37,7 +44,20 @@ pub async fn load(db: &Db, candidate_id: Uuid) -> DomainResult<Plan> {
         .await?
         .into_iter()
         .partition(|g| g.goal.status == "proposed");
+    let open_requests = super::requests::open_for(conn, candidate_id).await?;
+    let next_appointments =
+        super::appointments::upcoming(conn, candidate_id, chrono::Utc::now(), 5).await?;
+    let due_questionnaires = if super::questionnaires::assignments::runs(&enrollment.status) {
+        super::questionnaires::assignments::due_for(conn, candidate_id, chrono::Utc::now()).await?
+    } else {
+        Vec::new()
+    };
+    let latest_wellbeing = super::questionnaires::latest_who5(conn, candidate_id).await?;
     Ok(Plan {
+        due_questionnaires,
+        latest_wellbeing,
+        next_appointments,
+        open_requests,
         candidate,
         consultant,
         enrollment,

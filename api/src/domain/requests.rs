@@ -135,13 +135,18 @@ pub async fn create(db: &Db, actor: Actor, new: NewRequest) -> DomainResult<requ
     let e = course::current(&txn, c.id).await?;
     let status = Status::parse(&e.status).unwrap_or(Status::Referred);
     let possible = match new.kind {
-        RequestKind::Pause => matches!(status, Status::Active | Status::Aftercare),
+        // The course's state machine pauses only a running course (`active`).
+        RequestKind::Pause => status == Status::Active,
         RequestKind::Stop => status.is_open(),
     };
     if !possible {
         return Err(DomainError::Conflict(match (new.kind, status) {
             (_, Status::Completed | Status::Stopped) => "Your course has already ended.".into(),
             (RequestKind::Pause, Status::Paused) => "Your course is already paused.".into(),
+            (RequestKind::Pause, Status::Aftercare) => {
+                "You are in aftercare, so there is no course to pause. Talk with your consultant if you need a break."
+                    .into()
+            }
             _ => "Your course has not started yet, so there is nothing to pause. You can talk with your consultant."
                 .into(),
         }));

@@ -1,5 +1,6 @@
 //! The API's operations, one module per resource, and the plain endpoints around them.
 pub mod accounts;
+pub mod appointments;
 pub mod auth;
 pub mod candidates;
 pub mod common;
@@ -7,6 +8,9 @@ pub mod events;
 pub mod goals;
 pub mod ops;
 pub mod plan;
+pub mod privacy;
+pub mod questionnaires;
+pub mod requests;
 
 use poem_openapi::Tags;
 
@@ -23,6 +27,14 @@ pub enum Tag {
     Goals,
     /// The candidate's home screen.
     Plan,
+    /// The candidate's own data: export and access log; the coordinator's audit log.
+    Privacy,
+    /// Pause and stop requests, the staff inbox, disclosure and the candidate's notifications.
+    Requests,
+    /// Appointments, the candidate's calendar feed and appointment reminders.
+    Appointments,
+    /// Questionnaires (WHO-5 and the IPS Ung scales): definitions, assignments, answers and history.
+    Questionnaires,
     /// The change feed for municipal systems.
     Events,
 }

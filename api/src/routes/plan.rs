@@ -186,10 +186,45 @@ impl PlanApi {
             },
             goals: p.goals.into_iter().map(Into::into).collect(),
             proposed_goals: p.proposed_goals.into_iter().map(Into::into).collect(),
-            next_appointments: Vec::new(),
-            due_questionnaires: Vec::new(),
-            latest_wellbeing: None,
-            open_requests: Vec::new(),
+            next_appointments: p
+                .next_appointments
+                .into_iter()
+                .map(|a| PlanAppointment {
+                    id: a.id,
+                    kind: a.kind,
+                    title: a.title,
+                    starts_at: a.starts_at,
+                    ends_at: a.ends_at,
+                    location: a.location,
+                    online_url: a.online_url,
+                    candidate_response: a.candidate_response,
+                })
+                .collect(),
+            due_questionnaires: p
+                .due_questionnaires
+                .into_iter()
+                .map(|a| PlanQuestionnaire {
+                    assignment_id: a.id,
+                    questionnaire: a.questionnaire_key,
+                    due_at: a.due_at,
+                    closes_at: a.closes_at,
+                })
+                .collect(),
+            latest_wellbeing: p.latest_wellbeing.map(|r| PlanWellbeing {
+                score: r.score,
+                band: r.band.unwrap_or_default(),
+                answered_at: r.submitted_at,
+            }),
+            open_requests: p
+                .open_requests
+                .into_iter()
+                .map(|r| PlanRequest {
+                    id: r.id,
+                    kind: r.kind,
+                    status: r.status,
+                    created_at: r.created_at,
+                })
+                .collect(),
         }))
     }
 }

@@ -1,0 +1,673 @@
+//! Assignments: staff ask a candidate to answer a questionnaire on a date, once or every so many days.
+//!
+//! Each occurrence is one row. It is *due* from `due_at` until `closes_at` (4 days later) while the
+//! candidate's course runs (`referred`, `active` or `aftercare`); the candidate is told when it falls
+//! due and reminded on day 2. Unanswered at `closes_at` it is `expired` (missed); two missed in a row
+//! of the same questionnaire put an item in the consultant's inbox.
+//!
+//! **Pauses.** Nothing falls due while the course is paused (or has ended): such an occurrence is held
+//! — the candidate is neither shown nor told about it — and falls due if the course resumes before it
+//! closes. One that closes while the course is paused becomes `skipped`: not a miss, nothing in the
+//! inbox. In effect the due dates inside a pause are skipped and a repeating assignment carries on
+//! with its next date.
+//!
+//! **Repeating.** When an occurrence of a repeating assignment closes (answered, missed or skipped) the
+//! next one is made, `repeat_every_days` after the previous due date (later still if that date has
+//! passed). Cancelling stops the series, and so does the end of the course.
+//!
+//! The background tick claims each step with a conditional update, so with several instances only one
+//! sends a notice, closes an occurrence or rolls a series.
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use entity::{candidate, inbox_item, questionnaire_assignment as qa};
+use poem_openapi::Enum;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set, sea_query::Expr,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::QuestionnaireKey;
+use crate::{
+    auth::{Actor, CandidateScope},
+    db::Db,
+    domain::{
+        DomainError, DomainResult, audit, candidates,
+        enrollment::Status,
+        events,
+        inbox::{self, Audience, Kind},
+        notifications,
+        pagination::PageRequest,
+    },
+};
+
+/// An occurrence stays open this long after it falls due.
+pub const OPEN_DAYS: i64 = 4;
+/// The reminder goes out this many days after it fell due.
+pub const REMIND_AFTER_DAYS: i64 = 2;
+/// The shortest and longest repeat interval (longer than the open window, so occurrences never overlap).
+pub const MIN_REPEAT_DAYS: i32 = 7;
+pub const MAX_REPEAT_DAYS: i32 = 365;
+/// How far ahead an assignment may be set.
+pub const MAX_DAYS_AHEAD: i64 = 366;
+/// Units of work per step and tick.
+const BATCH: u64 = 500;
+
+const OPEN: &str = "open";
+
+/// Where an assignment stands.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename = "QuestionnaireAssignmentStatus", rename_all = "snake_case")]
+pub enum AssignmentStatus {
+    /// Not due yet.
+    Scheduled,
+    /// Due: the candidate can answer it until `closes_at`.
+    Due,
+    /// Due, but the course is paused (or has ended): the candidate is not asked. It falls due again if
+    /// the course resumes before `closes_at`, and becomes `skipped` otherwise.
+    OnHold,
+    /// Answered (`response_id`).
+    Completed,
+    /// Closed unanswered: missed.
+    Expired,
+    /// Closed while the course was paused or had ended: not counted as missed.
+    Skipped,
+    /// Cancelled by staff (a repeating series stops).
+    Cancelled,
+}
+
+impl AssignmentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Due => "due",
+            Self::OnHold => "on_hold",
+            Self::Completed => "completed",
+            Self::Expired => "expired",
+            Self::Skipped => "skipped",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// The status of an occurrence at `now`, for a candidate whose course status is `course`.
+    pub fn of(a: &qa::Model, course: &str, now: DateTime<Utc>) -> Self {
+        match a.status.as_str() {
+            "completed" => Self::Completed,
+            "expired" => Self::Expired,
+            "skipped" => Self::Skipped,
+            "cancelled" => Self::Cancelled,
+            _ if now < a.due_at => Self::Scheduled,
+            _ if !runs(course) => {
+                if now < a.closes_at {
+                    Self::OnHold
+                } else {
+                    Self::Skipped
+                }
+            }
+            _ if now < a.closes_at => Self::Due,
+            _ => Self::Expired,
+        }
+    }
+}
+
+/// Whether questionnaires can fall due in a course with this status.
+pub fn runs(course: &str) -> bool {
+    matches!(
+        Status::parse(course),
+        Some(Status::Referred | Status::Active | Status::Aftercare)
+    )
+}
+
+const RUNNING: [&str; 3] = ["referred", "active", "aftercare"];
+
+/// The candidate's due occurrences, oldest due first (one indexed query). The caller checks that the
+/// course runs.
+pub async fn due_for<C: ConnectionTrait>(
+    db: &C,
+    candidate_id: Uuid,
+    now: DateTime<Utc>,
+) -> DomainResult<Vec<qa::Model>> {
+    Ok(qa::Entity::find()
+        .filter(qa::Column::CandidateId.eq(candidate_id))
+        .filter(qa::Column::Status.eq(OPEN))
+        .filter(qa::Column::DueAt.lte(now))
+        .filter(qa::Column::ClosesAt.gt(now))
+        .order_by_asc(qa::Column::DueAt)
+        .all(db)
+        .await?)
+}
+
+/// The candidate's own due questionnaires: none while the course is paused or has ended.
+pub async fn my_due(db: &Db, candidate_id: Uuid) -> DomainResult<Vec<qa::Model>> {
+    let c = candidate::Entity::find_by_id(candidate_id)
+        .one(db.read())
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    if !runs(&c.status) {
+        return Ok(Vec::new());
+    }
+    due_for(db.read(), c.id, Utc::now()).await
+}
+
+/// A new assignment.
+pub struct NewAssignment {
+    pub questionnaire: QuestionnaireKey,
+    pub due_at: DateTime<Utc>,
+    pub repeat_every_days: Option<i32>,
+}
+
+fn payload(a: &qa::Model) -> serde_json::Value {
+    json!({
+        "candidate_id": a.candidate_id, "assignment_id": a.id, "series_id": a.series_id,
+        "questionnaire": a.questionnaire_key, "status": a.status, "due_at": a.due_at,
+    })
+}
+
+async fn record<C: ConnectionTrait>(
+    txn: &C,
+    actor: Actor,
+    a: &qa::Model,
+    event: &str,
+    action: audit::Action,
+) -> DomainResult<()> {
+    events::append(txn, a.municipality_id, event, payload(a)).await?;
+    audit::record(
+        txn,
+        actor,
+        Some(a.municipality_id),
+        Some(a.candidate_id),
+        action,
+        "questionnaire_assignment",
+        Some(a.id),
+    )
+    .await
+}
+
+/// Staff assign a questionnaire. One open assignment per questionnaire and candidate (409 names it).
+pub async fn create(
+    db: &Db,
+    scope: &CandidateScope,
+    actor: Actor,
+    candidate_id: Uuid,
+    new: NewAssignment,
+) -> DomainResult<(qa::Model, candidate::Model)> {
+    let now = Utc::now();
+    // Whole seconds: both databases keep them exactly, so a series' dates never drift.
+    let due_at = new
+        .due_at
+        .duration_trunc(Duration::seconds(1))
+        .unwrap_or(new.due_at);
+    if due_at + Duration::days(OPEN_DAYS) <= now {
+        return Err(DomainError::field(
+            "due_at",
+            "invalid_value",
+            format!(
+                "is so long ago that the questionnaire would already be closed (it stays open {OPEN_DAYS} days)"
+            ),
+        ));
+    }
+    if due_at > now + Duration::days(MAX_DAYS_AHEAD) {
+        return Err(DomainError::field(
+            "due_at",
+            "invalid_value",
+            format!("may be at most {MAX_DAYS_AHEAD} days ahead"),
+        ));
+    }
+    let txn = db.begin().await?;
+    let c = candidates::find_in_scope(&txn, scope, candidate_id).await?;
+    if !Status::parse(&c.status).is_some_and(Status::is_open) {
+        return Err(DomainError::Conflict(
+            "The candidate's course has ended; open a new course first.".into(),
+        ));
+    }
+    let key = new.questionnaire.as_str();
+    let existing = qa::Entity::find()
+        .filter(qa::Column::CandidateId.eq(c.id))
+        .filter(qa::Column::QuestionnaireKey.eq(key))
+        .filter(qa::Column::Status.eq(OPEN))
+        .one(&txn)
+        .await?;
+    if let Some(open) = existing {
+        return Err(DomainError::ConflictWith {
+            detail: format!(
+                "The candidate already has an open `{key}` assignment. Cancel it first to set a new one."
+            ),
+            existing_id: open.id,
+        });
+    }
+    let id = Uuid::now_v7();
+    let a = qa::ActiveModel {
+        id: Set(id),
+        municipality_id: Set(c.municipality_id),
+        candidate_id: Set(c.id),
+        questionnaire_key: Set(key.to_string()),
+        series_id: Set(id),
+        due_at: Set(due_at),
+        closes_at: Set(due_at + Duration::days(OPEN_DAYS)),
+        repeat_every_days: Set(new.repeat_every_days),
+        status: Set(OPEN.into()),
+        response_id: Set(None),
+        notified_at: Set(None),
+        reminded_at: Set(None),
+        closed_at: Set(None),
+        created_by: Set(actor.id),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    record(
+        &txn,
+        actor,
+        &a,
+        "questionnaire_assignment.created",
+        audit::Action::Create,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((a, c))
+}
+
+/// A candidate's assignments for their staff, newest first (audited).
+pub async fn list(
+    db: &Db,
+    scope: &CandidateScope,
+    actor: Actor,
+    candidate_id: Uuid,
+    page: PageRequest,
+) -> DomainResult<(Vec<qa::Model>, candidate::Model, Option<String>)> {
+    let c = candidates::find_in_scope(db.read(), scope, candidate_id).await?;
+    let mut q = qa::Entity::find()
+        .filter(qa::Column::CandidateId.eq(c.id))
+        .order_by_desc(qa::Column::Id)
+        .limit(page.fetch());
+    if let Some(before) = page.after {
+        q = q.filter(qa::Column::Id.lt(before));
+    }
+    let (rows, next) = page.finish(q.all(db.read()).await?, |a| a.id);
+    audit::record(
+        db.write(),
+        actor,
+        Some(c.municipality_id),
+        Some(c.id),
+        audit::Action::Read,
+        "questionnaire_assignment",
+        None,
+    )
+    .await?;
+    Ok((rows, c, next))
+}
+
+async fn find<C: ConnectionTrait>(db: &C, candidate_id: Uuid, id: Uuid) -> DomainResult<qa::Model> {
+    qa::Entity::find_by_id(id)
+        .filter(qa::Column::CandidateId.eq(candidate_id))
+        .one(db)
+        .await?
+        .ok_or(DomainError::NotFound)
+}
+
+/// One assignment of a candidate, for their staff (audited).
+pub async fn get(
+    db: &Db,
+    scope: &CandidateScope,
+    actor: Actor,
+    candidate_id: Uuid,
+    id: Uuid,
+) -> DomainResult<(qa::Model, candidate::Model)> {
+    let c = candidates::find_in_scope(db.read(), scope, candidate_id).await?;
+    let a = find(db.read(), c.id, id).await?;
+    audit::record(
+        db.write(),
+        actor,
+        Some(c.municipality_id),
+        Some(c.id),
+        audit::Action::Read,
+        "questionnaire_assignment",
+        Some(a.id),
+    )
+    .await?;
+    Ok((a, c))
+}
+
+/// Staff cancel an open assignment; a repeating series stops with it.
+pub async fn cancel(
+    db: &Db,
+    scope: &CandidateScope,
+    actor: Actor,
+    candidate_id: Uuid,
+    id: Uuid,
+    expected: Option<i32>,
+) -> DomainResult<(qa::Model, candidate::Model)> {
+    let txn = db.begin().await?;
+    let c = candidates::find_in_scope(&txn, scope, candidate_id).await?;
+    let a = find(&txn, c.id, id).await?;
+    if expected.is_some_and(|v| v != a.version) {
+        return Err(DomainError::Stale);
+    }
+    if a.status != OPEN {
+        return Err(DomainError::Conflict(format!(
+            "This assignment is already `{}`.",
+            a.status
+        )));
+    }
+    let now = Utc::now();
+    let version = a.version;
+    let mut am = a.into_active_model();
+    am.status = Set("cancelled".into());
+    am.closed_at = Set(Some(now));
+    am.updated_at = Set(now);
+    am.version = Set(version + 1);
+    let a = qa::Entity::update_many()
+        .set(am)
+        .filter(qa::Column::Id.eq(id))
+        .filter(qa::Column::Version.eq(version))
+        .filter(qa::Column::Status.eq(OPEN))
+        .exec_with_returning(&txn)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(DomainError::Stale)?;
+    record(
+        &txn,
+        actor,
+        &a,
+        "questionnaire_assignment.cancelled",
+        audit::Action::Update,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((a, c))
+}
+
+/// Closes an open occurrence (only if it is still open: the conditional update is the claim) and,
+/// with `carry_on`, rolls a repeating series on. `None` when someone else closed it first.
+async fn close<C: ConnectionTrait>(
+    txn: &C,
+    a: &qa::Model,
+    status: &str,
+    response_id: Option<Uuid>,
+    now: DateTime<Utc>,
+    carry_on: bool,
+) -> DomainResult<Option<qa::Model>> {
+    let closed = qa::Entity::update_many()
+        .col_expr(qa::Column::Status, Expr::value(status))
+        .col_expr(qa::Column::ResponseId, Expr::value(response_id))
+        .col_expr(qa::Column::ClosedAt, Expr::value(now))
+        .col_expr(qa::Column::UpdatedAt, Expr::value(now))
+        .col_expr(qa::Column::Version, Expr::value(a.version + 1))
+        .filter(qa::Column::Id.eq(a.id))
+        .filter(qa::Column::Status.eq(OPEN))
+        .exec_with_returning(txn)
+        .await?
+        .into_iter()
+        .next();
+    if let Some(c) = &closed
+        && let Some(days) = c.repeat_every_days
+        && carry_on
+    {
+        roll(txn, c, days, now).await?;
+    }
+    Ok(closed)
+}
+
+/// The next occurrence of a series: `days` after the previous due date, and after now.
+async fn roll<C: ConnectionTrait>(
+    txn: &C,
+    prev: &qa::Model,
+    days: i32,
+    now: DateTime<Utc>,
+) -> DomainResult<qa::Model> {
+    let step = Duration::days(i64::from(days.max(1)));
+    let mut due_at = prev.due_at + step;
+    while due_at <= now {
+        due_at += step;
+    }
+    Ok(qa::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        municipality_id: Set(prev.municipality_id),
+        candidate_id: Set(prev.candidate_id),
+        questionnaire_key: Set(prev.questionnaire_key.clone()),
+        series_id: Set(prev.series_id),
+        due_at: Set(due_at),
+        closes_at: Set(due_at + Duration::days(OPEN_DAYS)),
+        repeat_every_days: Set(Some(days)),
+        status: Set(OPEN.into()),
+        response_id: Set(None),
+        notified_at: Set(None),
+        reminded_at: Set(None),
+        closed_at: Set(None),
+        created_by: Set(prev.created_by),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await?)
+}
+
+/// The assignment a new response completes, inside the response's transaction: the one named (which
+/// must be due: 400 when it is not the candidate's or is for another questionnaire, 409 when it is
+/// not open for answers), else the oldest due one of that questionnaire, else none.
+pub async fn complete<C: ConnectionTrait>(
+    txn: &C,
+    c: &candidate::Model,
+    key: &str,
+    named: Option<Uuid>,
+    response_id: Uuid,
+    now: DateTime<Utc>,
+) -> DomainResult<Option<qa::Model>> {
+    let Some(id) = named else {
+        if !runs(&c.status) {
+            return Ok(None);
+        }
+        for a in due_for(txn, c.id, now).await? {
+            if a.questionnaire_key == key {
+                return close(txn, &a, "completed", Some(response_id), now, true).await;
+            }
+        }
+        return Ok(None);
+    };
+    let a = find(txn, c.id, id).await.map_err(|_| {
+        DomainError::field(
+            "assignment_id",
+            "invalid_value",
+            "is not one of your questionnaires",
+        )
+    })?;
+    if a.questionnaire_key != key {
+        return Err(DomainError::field(
+            "assignment_id",
+            "invalid_value",
+            format!("asks for `{}`, not `{key}`", a.questionnaire_key),
+        ));
+    }
+    let status = AssignmentStatus::of(&a, &c.status, now);
+    if status != AssignmentStatus::Due {
+        return Err(DomainError::Conflict(match status {
+            AssignmentStatus::Scheduled => {
+                "This questionnaire is not open for answers yet.".to_string()
+            }
+            AssignmentStatus::OnHold => {
+                "Your course is paused, so this questionnaire waits until it resumes.".to_string()
+            }
+            other => format!("This questionnaire is already `{}`.", other.as_str()),
+        }));
+    }
+    match close(txn, &a, "completed", Some(response_id), now, true).await? {
+        Some(done) => Ok(Some(done)),
+        None => Err(DomainError::Conflict(
+            "This questionnaire was closed meanwhile.".into(),
+        )),
+    }
+}
+
+/// Open occurrences of running courses matching `filter` (one page of work).
+async fn batch(
+    db: &Db,
+    filter: impl FnOnce(sea_orm::Select<qa::Entity>) -> sea_orm::Select<qa::Entity>,
+) -> DomainResult<Vec<qa::Model>> {
+    let q = qa::Entity::find()
+        .filter(qa::Column::Status.eq(OPEN))
+        .order_by_asc(qa::Column::DueAt)
+        .limit(BATCH);
+    Ok(filter(q).all(db.read()).await?)
+}
+
+/// The candidate's course status now (the candidate row mirrors the current course).
+async fn course_of<C: ConnectionTrait>(db: &C, candidate_id: Uuid) -> DomainResult<String> {
+    Ok(candidate::Entity::find_by_id(candidate_id)
+        .one(db)
+        .await?
+        .map(|c| c.status)
+        .unwrap_or_default())
+}
+
+/// Whether the previous closed occurrence of the same questionnaire was missed too.
+async fn missed_before<C: ConnectionTrait>(db: &C, a: &qa::Model) -> DomainResult<bool> {
+    let prev = qa::Entity::find()
+        .filter(qa::Column::CandidateId.eq(a.candidate_id))
+        .filter(qa::Column::QuestionnaireKey.eq(a.questionnaire_key.as_str()))
+        .filter(qa::Column::Status.is_in(["completed", "expired"]))
+        .filter(qa::Column::DueAt.lt(a.due_at))
+        .filter(qa::Column::Id.ne(a.id))
+        .order_by_desc(qa::Column::DueAt)
+        .one(db)
+        .await?;
+    Ok(prev.is_some_and(|p| p.status == "expired"))
+}
+
+/// Claims a timestamp column of an open occurrence (`notified_at`, `reminded_at`): true for the one
+/// instance whose update found it still empty.
+async fn claim<C: ConnectionTrait>(
+    txn: &C,
+    a: &qa::Model,
+    columns: &[qa::Column],
+    now: DateTime<Utc>,
+) -> DomainResult<bool> {
+    let mut q = qa::Entity::update_many()
+        .col_expr(qa::Column::UpdatedAt, Expr::value(now))
+        .filter(qa::Column::Id.eq(a.id))
+        .filter(qa::Column::Status.eq(OPEN))
+        .filter(columns[0].is_null());
+    for c in columns {
+        q = q.col_expr(*c, Expr::value(now));
+    }
+    Ok(q.exec(txn).await?.rows_affected == 1)
+}
+
+/// The background work: close occurrences whose window has passed (missed or skipped; roll series;
+/// the inbox item for two missed in a row), tell candidates what fell due, and send the day-2
+/// reminders. Every unit is its own transaction, claimed by a conditional update.
+pub async fn tick(db: &Db) -> DomainResult<()> {
+    let now = Utc::now();
+
+    for a in batch(db, |q| q.filter(qa::Column::ClosesAt.lte(now))).await? {
+        let txn = db.begin().await?;
+        let course = course_of(&txn, a.candidate_id).await?;
+        let running = runs(&course);
+        let status = if running { "expired" } else { "skipped" };
+        // A course that has ended asks nothing more: its series stop here.
+        let carry_on = Status::parse(&course).is_some_and(Status::is_open);
+        if let Some(closed) = close(&txn, &a, status, None, now, carry_on).await? {
+            events::append(
+                &txn,
+                closed.municipality_id,
+                &format!("questionnaire_assignment.{status}"),
+                payload(&closed),
+            )
+            .await?;
+            if running && missed_before(&txn, &closed).await? {
+                let already = inbox_item::Entity::find()
+                    .filter(inbox_item::Column::CandidateId.eq(closed.candidate_id))
+                    .filter(inbox_item::Column::Kind.eq(Kind::MissedQuestionnaires.as_str()))
+                    .filter(inbox_item::Column::ResolvedAt.is_null())
+                    .one(&txn)
+                    .await?;
+                if already.is_none() {
+                    inbox::add(
+                        &txn,
+                        closed.municipality_id,
+                        closed.candidate_id,
+                        Kind::MissedQuestionnaires,
+                        Some(closed.id),
+                        Audience::Consultant,
+                    )
+                    .await?;
+                }
+            }
+        }
+        txn.commit().await?;
+    }
+
+    let due = batch(db, |q| {
+        q.inner_join(candidate::Entity)
+            .filter(candidate::Column::Status.is_in(RUNNING))
+            .filter(qa::Column::NotifiedAt.is_null())
+            .filter(qa::Column::DueAt.lte(now))
+            .filter(qa::Column::ClosesAt.gt(now))
+    })
+    .await?;
+    for a in due {
+        let txn = db.begin().await?;
+        // Found late (the course resumed, or no tick ran for a while): this notice is the reminder too.
+        let late = a.due_at + Duration::days(REMIND_AFTER_DAYS) <= now;
+        let columns: &[qa::Column] = if late {
+            &[qa::Column::NotifiedAt, qa::Column::RemindedAt]
+        } else {
+            &[qa::Column::NotifiedAt]
+        };
+        if claim(&txn, &a, columns, now).await? {
+            notify(
+                &txn,
+                &a,
+                "questionnaire_due",
+                "questionnaire_assignment.due",
+            )
+            .await?;
+        }
+        txn.commit().await?;
+    }
+
+    let remind = batch(db, |q| {
+        q.inner_join(candidate::Entity)
+            .filter(candidate::Column::Status.is_in(RUNNING))
+            .filter(qa::Column::NotifiedAt.is_not_null())
+            .filter(qa::Column::RemindedAt.is_null())
+            .filter(qa::Column::DueAt.lte(now - Duration::days(REMIND_AFTER_DAYS)))
+            .filter(qa::Column::ClosesAt.gt(now))
+    })
+    .await?;
+    for a in remind {
+        let txn = db.begin().await?;
+        if claim(&txn, &a, &[qa::Column::RemindedAt], now).await? {
+            notify(
+                &txn,
+                &a,
+                "questionnaire_reminder",
+                "questionnaire_assignment.reminded",
+            )
+            .await?;
+        }
+        txn.commit().await?;
+    }
+    Ok(())
+}
+
+/// The candidate's notification and the matching event (ids only).
+async fn notify<C: ConnectionTrait>(
+    txn: &C,
+    a: &qa::Model,
+    kind: &str,
+    event: &str,
+) -> DomainResult<()> {
+    notifications::add(
+        txn,
+        a.candidate_id,
+        kind,
+        json!({"assignment_id": a.id, "questionnaire": a.questionnaire_key, "closes_at": a.closes_at}),
+    )
+    .await?;
+    events::append(txn, a.municipality_id, event, payload(a)).await?;
+    Ok(())
+}
