@@ -2099,3 +2099,63 @@ async fn me_describes_every_kind_of_caller() {
     assert_eq!(me.body["id"], created.body["candidate"]["id"]);
     app.finish().await;
 }
+
+/// Tokens signed with the real key but with claims the server must refuse: not yet valid (`nbf` past
+/// the 30 s leeway), missing a required claim, or with string-typed times (CVE-2026-25537).
+#[tokio::test]
+async fn correctly_signed_tokens_with_bad_claims_are_refused() {
+    use base64::Engine;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let app = TestApp::start().await;
+    let m = app.municipality("109").await;
+    let good = m.coordinator.token.clone();
+    let claims = jwt_part(&good, 1);
+    let kid = jwt_part(&good, 0)["kid"].as_str().expect("kid").to_string();
+    let key = entity::signing_key::Entity::find_by_id(kid.clone())
+        .one(app.state.db.read())
+        .await
+        .expect("query")
+        .expect("key");
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(&key.private_der)
+        .expect("der");
+    let encoding = EncodingKey::from_ed_der(&der);
+    let sign = |claims: &Value| {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(kid.clone());
+        jsonwebtoken::encode(&header, claims, &encoding).expect("sign")
+    };
+    // The control: the same claims re-signed are accepted.
+    assert_eq!(me_status(&app, &sign(&claims)).await, 200);
+    let now = chrono::Utc::now().timestamp();
+    let mut early = claims.clone();
+    early["nbf"] = serde_json::json!(now + 120);
+    assert_eq!(me_status(&app, &sign(&early)).await, 401, "not yet valid");
+    let mut within_leeway = claims.clone();
+    within_leeway["nbf"] = serde_json::json!(now + 10);
+    assert_eq!(
+        me_status(&app, &sign(&within_leeway)).await,
+        200,
+        "within the 30 s leeway"
+    );
+    for missing in ["exp", "nbf", "iss", "aud", "sub", "iat"] {
+        let mut c = claims.clone();
+        c.as_object_mut().expect("object").remove(missing);
+        assert_eq!(me_status(&app, &sign(&c)).await, 401, "without {missing}");
+    }
+    let mut stringly = claims.clone();
+    stringly["exp"] = serde_json::json!((now - 3600).to_string());
+    assert_eq!(
+        me_status(&app, &sign(&stringly)).await,
+        401,
+        "string exp in the past"
+    );
+    let mut stringly = claims.clone();
+    stringly["nbf"] = serde_json::json!((now + 3600).to_string());
+    assert_eq!(
+        me_status(&app, &sign(&stringly)).await,
+        401,
+        "string nbf in the future"
+    );
+    app.finish().await;
+}
