@@ -153,6 +153,111 @@ pub async fn seed(state: &AppState) -> DomainResult<&'static [Login]> {
             )
             .await?;
         }
+        if i == 0 {
+            plan_for(state, &scope, consultant_id, created.candidate.id).await?;
+        }
     }
     Ok(&LOGINS)
+}
+
+/// A lived-in plan for the first demo candidate: their own goal with a ticked step, a proposal from the
+/// consultant, two appointments and a WHO-5 that is due.
+async fn plan_for(
+    state: &AppState,
+    scope: &CandidateScope,
+    consultant_id: uuid::Uuid,
+    candidate_id: uuid::Uuid,
+) -> DomainResult<()> {
+    use crate::domain::{
+        appointments::{self, Kind, NewAppointment},
+        goals::{self, Category, NewGoal, StepChange, Who},
+        questionnaires::{QuestionnaireKey, assignments},
+    };
+    let db = &state.db;
+    let me = Who::Candidate(Actor {
+        id: candidate_id,
+        role: Role::Candidate,
+    });
+    let consultant = Actor {
+        id: consultant_id,
+        role: Role::Consultant,
+    };
+    let own = goals::create(
+        db,
+        &me,
+        candidate_id,
+        NewGoal {
+            title: "Finde et deltidsjob i en butik".into(),
+            description: Some("Gerne tæt på hvor jeg bor.".into()),
+            category: Category::Job,
+            target_date: None,
+            steps: vec![
+                "Skrive mit CV".into(),
+                "Besøge to butikker".into(),
+                "Søge ét job".into(),
+            ],
+        },
+    )
+    .await?;
+    let done = StepChange {
+        done: Some(true),
+        ..Default::default()
+    };
+    goals::update_step(
+        db,
+        &me,
+        candidate_id,
+        own.goal.id,
+        own.steps[0].id,
+        None,
+        done,
+    )
+    .await?;
+    let staff = Who::Staff(consultant, *scope);
+    let proposal = NewGoal {
+        title: "Prøve netværksgruppen om torsdagen".into(),
+        description: None,
+        category: Category::Social,
+        target_date: None,
+        steps: Vec::new(),
+    };
+    goals::create(db, &staff, candidate_id, proposal).await?;
+    let tomorrow_ten = (today() + Duration::days(1))
+        .and_hms_opt(10, 0, 0)
+        .and_then(|t| t.and_local_timezone(chrono_tz::Europe::Copenhagen).single())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_else(|| chrono::Utc::now() + Duration::days(1));
+    for (kind, title, start, location) in [
+        (
+            Kind::ConsultantMeeting,
+            "Snak om CV",
+            tomorrow_ten,
+            "Jobcenteret, lokale 2",
+        ),
+        (
+            Kind::Employer,
+            "Besøg hos Netto",
+            tomorrow_ten + Duration::days(7),
+            "Netto, Hovedgaden 1",
+        ),
+    ] {
+        let new = NewAppointment {
+            kind,
+            title: title.into(),
+            starts_at: start,
+            ends_at: None,
+            location: Some(location.into()),
+            online_url: None,
+            note_for_candidate: None,
+        };
+        appointments::create(db, scope, consultant, candidate_id, new).await?;
+    }
+    let who5 = assignments::NewAssignment {
+        questionnaire: QuestionnaireKey::Who5,
+        due_at: chrono::Utc::now() - Duration::minutes(5),
+        repeat_every_days: Some(14),
+    };
+    assignments::create(db, scope, consultant, candidate_id, who5).await?;
+    crate::domain::questionnaires::tick(db).await?;
+    Ok(())
 }
