@@ -43,7 +43,10 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
             .get("idempotency-key")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let (Some(key), true) = (key, req.method() == Method::POST) else {
+        // Tokens are never stored: the identity operations are left alone.
+        let path = req.original_uri().path();
+        let identity = path.contains("/auth/") || path.contains("/oauth/");
+        let (Some(key), true) = (key, req.method() == Method::POST && !identity) else {
             return self.inner.call(req).await.map(IntoResponse::into_response);
         };
         if key.is_empty() || key.len() > 255 {
