@@ -630,11 +630,11 @@ impl AccountsApi {
         let change = StaffChange {
             display_name: b.display_name,
             email: b.email.map(|e| check_email("email", e)).transpose()?,
-            phone: match b.phone {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(v) => Some(Some(check_phone("phone", v)?)),
-            },
+            phone: b
+                .phone
+                .map_value(|v| check_phone("phone", v))
+                .transpose()?
+                .into(),
             role: b.role.map(Into::into),
             active: b.active,
         };

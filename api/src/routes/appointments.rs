@@ -286,15 +286,6 @@ fn staff(c: &Caller) -> ApiResult<Who> {
     Ok(Who::Staff(c.actor(), c.staff()?))
 }
 
-/// Undefined → unchanged; `null` → cleared.
-fn opt(v: MaybeUndefined<String>) -> Option<Option<String>> {
-    match v {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
-}
-
 /// The absolute feed URL, from the request's host: `https` unless the host is this machine (or a
 /// trusted proxy says otherwise).
 fn absolute_url(req: &Request, trust_forwarded_for: bool, path: &str) -> Option<String> {
@@ -671,9 +662,9 @@ impl AppointmentsApi {
             title: b.title,
             starts_at: b.starts_at,
             ends_at: b.ends_at,
-            location: opt(b.location),
-            online_url: opt(b.online_url),
-            note_for_candidate: opt(b.note_for_candidate),
+            location: Option::from(b.location),
+            online_url: Option::from(b.online_url),
+            note_for_candidate: Option::from(b.note_for_candidate),
         };
         let a = appointments::update(
             &state.db,

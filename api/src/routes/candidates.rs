@@ -441,14 +441,6 @@ pub enum InvitationResponse {
     Created(Json<Invitation>),
 }
 
-fn opt(v: MaybeUndefined<String>) -> Option<Option<String>> {
-    match v {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
-}
-
 /// The course as `caller` may see it: service accounts never receive free text (SPEC §4.3), so the
 /// history's `reason` is left out for them.
 fn for_caller(mut course: Course, caller: &crate::auth::Caller) -> Course {
@@ -616,23 +608,23 @@ impl CandidatesApi {
         let change = CandidateChange {
             given_name: b.given_name,
             family_name: b.family_name,
-            preferred_name: opt(b.preferred_name),
+            preferred_name: Option::from(b.preferred_name),
             birth_year: b.birth_year,
             language: b.language.map(|l| l.as_str().to_string()),
-            email: opt(b.email)
-                .map(|e| e.map(|e| check_email("email", e)).transpose())
-                .transpose()?,
-            phone: opt(b.phone)
-                .map(|p| p.map(|p| check_phone("phone", p)).transpose())
-                .transpose()?,
+            email: b
+                .email
+                .map_value(|e| check_email("email", e))
+                .transpose()?
+                .into(),
+            phone: b
+                .phone
+                .map_value(|p| check_phone("phone", p))
+                .transpose()?
+                .into(),
             target_group: b.target_group.map(|t| t.as_str().to_string()),
             readiness: b.readiness.map(|r| r.as_str().to_string()),
-            consultant_id: match b.consultant_id {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(v) => Some(Some(v)),
-            },
-            external_ref: opt(b.external_ref),
+            consultant_id: Option::from(b.consultant_id),
+            external_ref: Option::from(b.external_ref),
         };
         let (c, warning) =
             candidates::update(&state.db, &scope, auth.0.actor(), id.0, expected, change).await?;
@@ -705,11 +697,7 @@ impl CandidatesApi {
         let expected = if_match(if_match_header.0.as_deref())?;
         let change = CourseChange {
             phase: body.0.phase,
-            first_employer_contact_on: match body.0.first_employer_contact_on {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(d) => Some(Some(d)),
-            },
+            first_employer_contact_on: Option::from(body.0.first_employer_contact_on),
         };
         let c = course::update(&state.db, &scope, auth.0.actor(), id.0, expected, change).await?;
         Ok(enrollment_response(c, &auth.0, None, false))

@@ -224,20 +224,11 @@ fn new_goal(b: GoalCreate) -> NewGoal {
 }
 
 fn change(b: GoalPatch) -> GoalChange {
-    let opt = |v: MaybeUndefined<String>| match v {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    };
     GoalChange {
         title: b.title,
-        description: opt(b.description),
+        description: Option::from(b.description),
         category: b.category,
-        target_date: match b.target_date {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(d) => Some(Some(d)),
-        },
+        target_date: Option::from(b.target_date),
         status: b.status,
     }
 }
