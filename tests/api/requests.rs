@@ -68,6 +68,8 @@ async fn pause_acknowledge_carry_out_and_resume() {
     assert_eq!(items[0]["kind"], "request");
     assert_eq!(items[0]["ref_id"], id.as_str());
     assert!(items[0]["waiting_seconds"].as_i64().is_some());
+    assert_eq!(items[0]["request_kind"], "pause");
+    assert_eq!(items[0]["request_status"], "open");
     assert!(
         inbox(&app, &m.other_consultant.token).await.is_empty(),
         "another caseload sees nothing"
@@ -93,6 +95,11 @@ async fn pause_acknowledge_carry_out_and_resume() {
     )
     .await
     .problem(409);
+    let items = inbox(&app, &m.consultant.token).await;
+    assert_eq!(
+        items[0]["request_status"], "acknowledged",
+        "the inbox shows each step"
+    );
     let mine = app
         .get("/api/v1/me/requests", &me.token)
         .await

@@ -126,10 +126,11 @@ pub async fn resolve_for_candidate<C: ConnectionTrait>(
     Ok(())
 }
 
-/// One item with the candidate's name.
+/// One item with the candidate's name and, for a request, the request itself.
 pub struct Item {
     pub item: inbox_item::Model,
     pub candidate: candidate::Model,
+    pub request: Option<entity::request::Model>,
 }
 
 /// The open items the caller should see, oldest first. Every candidate shown is audited as a read.
@@ -157,10 +158,28 @@ pub async fn list(
     }
     let rows = q.all(db.read()).await?;
     let (rows, next) = page.finish(rows, |(i, _)| i.id);
+    let request_ids: Vec<Uuid> = rows
+        .iter()
+        .filter(|(i, _)| matches!(Kind::parse(&i.kind), Kind::Request | Kind::RequestOverdue))
+        .filter_map(|(i, _)| i.ref_id)
+        .collect();
+    let requests: std::collections::HashMap<Uuid, entity::request::Model> =
+        if request_ids.is_empty() {
+            Default::default()
+        } else {
+            entity::request::Entity::find()
+                .filter(entity::request::Column::Id.is_in(request_ids))
+                .all(db.read())
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect()
+        };
     let mut seen = std::collections::BTreeSet::new();
     let mut items = Vec::new();
     for (item, c) in rows {
         let Some(c) = c else { continue };
+        let request = item.ref_id.and_then(|id| requests.get(&id).cloned());
         if seen.insert(c.id) {
             audit::record(
                 db.write(),
@@ -173,7 +192,11 @@ pub async fn list(
             )
             .await?;
         }
-        items.push(Item { item, candidate: c });
+        items.push(Item {
+            item,
+            candidate: c,
+            request,
+        });
     }
     Ok((items, next))
 }

@@ -155,6 +155,12 @@ pub struct InboxItem {
     pub created_at: DateTime<Utc>,
     /// How long it has waited, in seconds.
     pub waiting_seconds: i64,
+    /// For `request` and `request_overdue`: the request's kind.
+    #[oai(nullable)]
+    pub request_kind: Option<RequestKind>,
+    /// For `request` and `request_overdue`: where the request stands now (`open` or `acknowledged`).
+    #[oai(nullable)]
+    pub request_status: Option<RequestStatus>,
 }
 
 /// A page of the inbox.
@@ -424,6 +430,8 @@ impl RequestsApi {
                 ref_id: i.item.ref_id,
                 created_at: i.item.created_at,
                 waiting_seconds: (now - i.item.created_at).num_seconds().max(0),
+                request_kind: i.request.as_ref().map(|r| RequestKind::parse(&r.kind)),
+                request_status: i.request.as_ref().map(|r| RequestStatus::parse(&r.status)),
             })
             .collect();
         Ok(Json(InboxList { items, next_cursor }))
