@@ -135,7 +135,9 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/", get(ops::portal))
         .at("/*path", get(ops::portal))
         .with(middleware::Conventions)
-        .with(Compression::new())
+        // Level 4 instead of the fastest: the portal's scripts shrink by a quarter (brotli, i18n.js
+        // 17 KB → about 12 KB) for little CPU; phones on slow connections load the first screen sooner.
+        .with(Compression::new().with_quality(poem::web::CompressionLevel::Precise(4)))
         .data(state)
 }
 

@@ -76,3 +76,45 @@ async fn every_response_has_request_id_and_security_headers() {
     assert!(!csp.contains("unsafe-inline"));
     app.finish().await;
 }
+
+#[tokio::test]
+async fn portal_files_are_revalidated_with_an_etag() {
+    let app = TestApp::start().await;
+    let first = app
+        .call(Method::GET, "/app.js", None, None)
+        .await
+        .expect(200);
+    assert_eq!(first.header("cache-control"), Some("no-cache"));
+    assert!(
+        first
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/javascript"))
+    );
+    let etag = first.header("etag").expect("etag").to_string();
+    let again = app
+        .request(
+            Method::GET,
+            "/app.js",
+            None,
+            None,
+            &[("if-none-match", &etag)],
+        )
+        .await;
+    assert_eq!(again.status.as_u16(), 304);
+    assert!(again.raw.is_empty());
+    // Client-side routes get the page; files that are not the portal's are not served.
+    let page = app
+        .call(Method::GET, "/invitation/ABCD", None, None)
+        .await
+        .expect(200);
+    assert!(String::from_utf8_lossy(&page.raw).contains("<html"));
+    let hidden = app
+        .call(Method::GET, "/.gitignore", None, None)
+        .await
+        .expect(200);
+    assert!(
+        String::from_utf8_lossy(&hidden.raw).contains("<html"),
+        "dotfiles are not embedded"
+    );
+    app.finish().await;
+}

@@ -63,14 +63,17 @@ pub fn jwks(state: Data<&AppState>) -> Response {
 #[exclude = "node_modules/*"]
 #[exclude = "*.json"]
 #[exclude = "*.md"]
+#[exclude = ".*"]
 struct Portal;
 
 const PORTAL_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The portal: files embedded at compile time; unknown paths get `index.html` (client-side routes).
+/// Every file is revalidated (`no-cache` with an ETag from its hash), so a phone never mixes a new
+/// `index.html` with old cached scripts after an upgrade, and an unchanged file costs a 304.
 #[handler]
-pub fn portal(Path(path): Path<String>) -> Response {
+pub fn portal(req: &poem::Request, Path(path): Path<String>) -> Response {
     let path = path.trim_start_matches('/');
     let (file, name) = match Portal::get(path) {
         Some(f) if !path.is_empty() => (f, path.to_string()),
@@ -79,6 +82,12 @@ pub fn portal(Path(path): Path<String>) -> Response {
             None => return StatusCode::NOT_FOUND.into_response(),
         },
     };
+    let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..16]));
+    let fresh = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
     let mime = match name.rsplit('.').next() {
         Some("html") => "text/html; charset=utf-8",
         Some("js") => "text/javascript; charset=utf-8",
@@ -90,14 +99,12 @@ pub fn portal(Path(path): Path<String>) -> Response {
         Some("woff2") => "font/woff2",
         _ => "application/octet-stream",
     };
-    let cache = if name == "index.html" {
-        "no-cache"
-    } else {
-        "public, max-age=3600"
-    };
-    Response::builder()
-        .content_type(mime)
-        .header(header::CACHE_CONTROL, cache)
-        .header("content-security-policy", PORTAL_CSP)
-        .body(file.data.into_owned())
+    let builder = Response::builder()
+        .header(header::CACHE_CONTROL, "no-cache")
+        .header(header::ETAG, etag)
+        .header("content-security-policy", PORTAL_CSP);
+    if fresh {
+        return builder.status(StatusCode::NOT_MODIFIED).finish();
+    }
+    builder.content_type(mime).body(file.data.into_owned())
 }
