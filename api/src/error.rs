@@ -72,7 +72,7 @@ impl Problem {
             errors: Vec::new(),
             allowed_transitions: None,
             existing_id: None,
-            request_id: None,
+            request_id: crate::middleware::current_request_id(),
         }
     }
 }
