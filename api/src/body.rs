@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use poem::{Request, RequestBody};
 use poem_openapi::{
-    impl_apirequest_for_payload,
+    ApiExtractor, ApiExtractorType, ExtractParamOptions,
+    error::ContentTypeError,
     payload::{ParsePayload, Payload},
-    registry::{MetaSchema, MetaSchemaRef, Registry},
+    registry::{MetaMediaType, MetaRequest, MetaSchema, MetaSchemaRef, Registry},
     types::{ParseFromJSON, Type},
 };
 use serde_json::Value;
@@ -72,11 +73,13 @@ impl<T: ParseFromJSON> ParsePayload for Body<T> {
             })?;
         let _ = request;
         let bad = |e: BodyError| poem::Error::new(e, poem::http::StatusCode::BAD_REQUEST);
-        if bytes.is_empty() {
-            return Err(bad(BodyError::Malformed("a JSON body is required".into())));
-        }
-        let value: Value =
-            serde_json::from_slice(&bytes).map_err(|e| bad(BodyError::Malformed(e.to_string())))?;
+        // An empty body is an empty object: operations whose fields are all optional (refresh with
+        // the cookie, acknowledge, carry out) may be called without one; others name what is missing.
+        let value: Value = if bytes.is_empty() {
+            Value::Object(Default::default())
+        } else {
+            serde_json::from_slice(&bytes).map_err(|e| bad(BodyError::Malformed(e.to_string())))?
+        };
         let mut registry = Registry::new();
         T::register(&mut registry);
         let mut errors = Vec::new();
@@ -95,7 +98,58 @@ impl<T: ParseFromJSON> ParsePayload for Body<T> {
     }
 }
 
-impl_apirequest_for_payload!(Body<T>, T: ParseFromJSON);
+impl<'a, T: ParseFromJSON> ApiExtractor<'a> for Body<T> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        <Self as Payload>::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        Some(MetaRequest {
+            description: None,
+            content: vec![MetaMediaType {
+                content_type: <Self as Payload>::CONTENT_TYPE,
+                schema: <Self as Payload>::schema_ref(),
+            }],
+            required: <Self as ParsePayload>::IS_REQUIRED,
+        })
+    }
+
+    /// Like poem-openapi's own payloads, but a request with no body at all (and so no content type)
+    /// is read as `{}` instead of being refused with 415.
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        match request.content_type() {
+            Some(content_type) if Self::check_content_type(content_type) => {
+                <Self as ParsePayload>::from_request(request, body).await
+            }
+            Some(content_type) => Err(ContentTypeError::NotSupported {
+                content_type: content_type.to_string(),
+            }
+            .into()),
+            None if has_no_body(request) => {
+                <Self as ParsePayload>::from_request(request, body).await
+            }
+            None => Err(ContentTypeError::ExpectContentType.into()),
+        }
+    }
+}
+
+fn has_no_body(request: &Request) -> bool {
+    let headers = request.headers();
+    !headers.contains_key(poem::http::header::TRANSFER_ENCODING)
+        && headers
+            .get(poem::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|v| v.trim() == "0")
+}
 
 fn resolve<'a>(
     schemas: &'a std::collections::BTreeMap<String, MetaSchema>,

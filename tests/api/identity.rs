@@ -2159,3 +2159,71 @@ async fn correctly_signed_tokens_with_bad_claims_are_refused() {
     );
     app.finish().await;
 }
+
+/// SPEC §4.2: "the body may be omitted when the cookie is sent". With no body at all (and so no content
+/// type) refresh and logout read the cookie; an operation with required fields names them.
+#[tokio::test]
+async fn refresh_and_logout_need_no_body_with_the_cookie() {
+    let app = TestApp::start().await;
+    let m = app.municipality("110").await;
+    let tokens = identity::start_session(&app.state, m.candidate.id, Role::Candidate, Some(m.id))
+        .await
+        .expect("session");
+    let cookie = format!("ips_refresh={}", tokens.refresh_token);
+    let a = app
+        .request(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            None,
+            &[("cookie", cookie.as_str())],
+        )
+        .await
+        .expect(200);
+    let rotated = format!("ips_refresh={}", cookie_value(&a));
+    app.request(
+        Method::POST,
+        "/api/v1/auth/logout",
+        None,
+        None,
+        &[("cookie", rotated.as_str())],
+    )
+    .await
+    .expect(204);
+    let access = a.body["access_token"].as_str().expect("access");
+    assert_eq!(me_status(&app, access).await, 401);
+    // Without a body, a create names every required field instead of refusing the content type.
+    let empty = app
+        .call(
+            Method::POST,
+            "/api/v1/candidates",
+            Some(&m.consultant.token),
+            None,
+        )
+        .await
+        .problem(400);
+    for field in [
+        "given_name",
+        "family_name",
+        "birth_year",
+        "target_group",
+        "readiness",
+    ] {
+        assert!(
+            empty.fields().iter().any(|f| f == field),
+            "{field} in {:?}",
+            empty.fields()
+        );
+    }
+    // A body of another type is still 415.
+    app.raw(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        "text/plain",
+        b"x".to_vec(),
+    )
+    .await
+    .problem(415);
+    app.finish().await;
+}

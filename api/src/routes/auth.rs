@@ -31,7 +31,7 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-/// A refresh token, when not sent as the `ips_refresh` cookie. Send `{}` to use the cookie.
+/// A refresh token, when not sent as the `ips_refresh` cookie. With the cookie, send no body (or `{}`).
 #[derive(Object, Debug)]
 #[oai(deny_unknown_fields)]
 pub struct RefreshRequest {
@@ -172,7 +172,7 @@ impl AuthApi {
 
     /// Refresh the tokens
     ///
-    /// Exchanges a refresh token (from the body, or the `ips_refresh` cookie when the body is `{}`) for
+    /// Exchanges a refresh token (from the body, or the `ips_refresh` cookie when there is no body) for
     /// a new access token and a new refresh token. Each refresh token works once: presenting a used one
     /// again ends the whole session, on the assumption that it was stolen.
     #[oai(path = "/auth/refresh", method = "post", operation_id = "refresh")]
@@ -198,7 +198,7 @@ impl AuthApi {
 
     /// Log out
     ///
-    /// Ends the session of the refresh token (from the body, or the cookie when the body is `{}`):
+    /// Ends the session of the refresh token (from the body, or the cookie when there is no body):
     /// its refresh token stops working at once and its access tokens within seconds, on every instance.
     #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
     async fn logout(
