@@ -799,3 +799,49 @@ async fn reading_the_inbox_is_audited_per_candidate() {
     }
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_request_already_done_by_staff_is_closed_by_carrying_it_out() {
+    let app = TestApp::start().await;
+    let m = app.municipality("412").await;
+    let me = &m.candidate;
+    activate(&app, &m, me).await;
+    let r = app
+        .post("/api/v1/me/requests", &me.token, json!({"kind": "pause"}))
+        .await
+        .expect(201)
+        .body;
+    // The consultant paused the course in a phone call before looking at the inbox.
+    let path = format!("/api/v1/candidates/{}/enrollment/transitions", me.id);
+    app.post(&path, &m.consultant.token, json!({"to": "paused"}))
+        .await
+        .expect(200);
+    let done = app
+        .post(
+            &format!("/api/v1/requests/{}/carry-out", r["id"].as_str().unwrap()),
+            &m.consultant.token,
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(done["request"]["status"], "carried_out");
+    assert_eq!(done["course_status"], "paused");
+    let course = app
+        .get(
+            &format!("/api/v1/candidates/{}/enrollment", me.id),
+            &m.consultant.token,
+        )
+        .await
+        .expect(200)
+        .body;
+    let paused = course["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["to"] == "paused")
+        .count();
+    assert_eq!(paused, 1, "no second transition");
+    assert!(inbox(&app, &m.consultant.token).await.is_empty());
+    app.finish().await;
+}

@@ -411,7 +411,14 @@ pub async fn carry_out(
         effective_on,
         request_id: Some(r.id),
     };
-    let e = course::apply_transition(&txn, &c, actor, None, t).await?;
+    // Staff may already have made the change (e.g. paused the course in a phone call): then carrying
+    // the request out only closes it.
+    let now = course::current(&txn, c.id).await?;
+    let e = if now.status == t.to.as_str() {
+        now
+    } else {
+        course::apply_transition(&txn, &c, actor, None, t).await?
+    };
     let r = close(&txn, actor, r, RequestStatus::CarriedOut).await?;
     inbox::resolve(&txn, &[Kind::Request, Kind::RequestOverdue], r.id).await?;
     notifications::add(
