@@ -57,7 +57,7 @@ impl<T: Type> Payload for Body<T> {
     }
 }
 
-impl<T: ParseFromJSON> ParsePayload for Body<T> {
+impl<T: ParseFromJSON + 'static> ParsePayload for Body<T> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
@@ -80,10 +80,9 @@ impl<T: ParseFromJSON> ParsePayload for Body<T> {
         } else {
             serde_json::from_slice(&bytes).map_err(|e| bad(BodyError::Malformed(e.to_string())))?
         };
-        let mut registry = Registry::new();
-        T::register(&mut registry);
+        let schema = schema_of::<T>();
         let mut errors = Vec::new();
-        check(&registry.schemas, &T::schema_ref(), &value, "", &mut errors);
+        check(&schema.0, &schema.1, &value, "", &mut errors);
         if !errors.is_empty() {
             errors.truncate(50);
             return Err(bad(BodyError::Invalid(errors)));
@@ -98,7 +97,7 @@ impl<T: ParseFromJSON> ParsePayload for Body<T> {
     }
 }
 
-impl<'a, T: ParseFromJSON> ApiExtractor<'a> for Body<T> {
+impl<'a, T: ParseFromJSON + 'static> ApiExtractor<'a> for Body<T> {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
 
     type ParamType = ();
@@ -140,6 +139,30 @@ impl<'a, T: ParseFromJSON> ApiExtractor<'a> for Body<T> {
             None => Err(ContentTypeError::ExpectContentType.into()),
         }
     }
+}
+
+type Schemas = std::collections::BTreeMap<String, MetaSchema>;
+type Compiled = std::sync::Arc<(Schemas, MetaSchemaRef)>;
+
+/// `T`'s schema and the schemas it refers to, built once per type and kept for the process.
+fn schema_of<T: Type + 'static>() -> Compiled {
+    use std::{
+        any::TypeId,
+        sync::{Arc, Mutex, OnceLock},
+    };
+    static CACHE: OnceLock<Mutex<HashMap<TypeId, Compiled>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(found) = cache.lock().expect("schema cache").get(&TypeId::of::<T>()) {
+        return found.clone();
+    }
+    let mut registry = Registry::new();
+    T::register(&mut registry);
+    let built = Arc::new((registry.schemas, T::schema_ref()));
+    cache
+        .lock()
+        .expect("schema cache")
+        .insert(TypeId::of::<T>(), built.clone());
+    built
 }
 
 fn has_no_body(request: &Request) -> bool {
