@@ -78,7 +78,7 @@ impl Problem {
 }
 
 /// Every error response of the API.
-#[derive(ApiResponse, Debug)]
+#[derive(ApiResponse, Debug, Clone)]
 #[oai(bad_request_handler = "bad_request")]
 pub enum ApiError {
     /// The request is malformed or a field is invalid; `errors` names each field.
@@ -302,7 +302,7 @@ pub fn from_poem_error(err: &poem::Error) -> ApiError {
         return ApiError::field(e.name, "invalid_value", e.reason.clone());
     }
     if let Some(e) = err.downcast_ref::<ApiErrorWrapper>() {
-        return e.0.clone_problem();
+        return e.0.clone();
     }
     let status = err.status().as_u16();
     match status {
@@ -328,24 +328,6 @@ pub fn from_poem_error(err: &poem::Error) -> ApiError {
 #[derive(Debug, thiserror::Error)]
 #[error("{}", .0.problem().detail)]
 pub struct ApiErrorWrapper(pub ApiError);
-
-impl ApiError {
-    fn clone_problem(&self) -> ApiError {
-        match self {
-            Self::BadRequest(p) => Self::BadRequest(Json(p.0.clone())),
-            Self::Unauthorized(p, h) => Self::Unauthorized(Json(p.0.clone()), h.clone()),
-            Self::Forbidden(p) => Self::Forbidden(Json(p.0.clone())),
-            Self::NotFound(p) => Self::NotFound(Json(p.0.clone())),
-            Self::Conflict(p) => Self::Conflict(Json(p.0.clone())),
-            Self::PreconditionFailed(p) => Self::PreconditionFailed(Json(p.0.clone())),
-            Self::PayloadTooLarge(p) => Self::PayloadTooLarge(Json(p.0.clone())),
-            Self::UnsupportedMediaType(p) => Self::UnsupportedMediaType(Json(p.0.clone())),
-            Self::Unprocessable(p) => Self::Unprocessable(Json(p.0.clone())),
-            Self::TooManyRequests(p, r) => Self::TooManyRequests(Json(p.0.clone()), *r),
-            Self::Internal(p) => Self::Internal(Json(p.0.clone())),
-        }
-    }
-}
 
 impl ApiError {
     /// Carries this error through poem's error channel, keeping its problem body.

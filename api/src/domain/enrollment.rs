@@ -94,6 +94,12 @@ impl Phase {
             Phase::Middle => "middle",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Phase::Start, Phase::Middle]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
 }
 
 /// How a completed course ended.
@@ -121,6 +127,18 @@ impl Outcome {
             Outcome::Other => "other",
             Outcome::None => "none",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Outcome::Job,
+            Outcome::FlexJob,
+            Outcome::Education,
+            Outcome::Other,
+            Outcome::None,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
     }
 }
 

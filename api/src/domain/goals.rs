@@ -629,12 +629,9 @@ pub async fn add_step(
         .unwrap_or(steps.len());
     let updated = bump(&txn, &g, expected, g.clone().into_active_model()).await?;
     let step = insert_step(&txn, g.id, title, at as i32).await?;
+    // The new row already has its place; renumbering moves the ones after it.
     steps.insert(at, step.clone());
-    // The new row already has its place; move the ones after it.
-    let others: Vec<goal_step::Model> = steps.iter().filter(|s| s.id != step.id).cloned().collect();
-    let mut order = others;
-    order.insert(at, step.clone());
-    renumber(&txn, &order).await?;
+    renumber(&txn, &steps).await?;
     record(
         &txn,
         who,

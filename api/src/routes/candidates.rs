@@ -315,26 +315,6 @@ pub struct Enrollment {
     pub warnings: Vec<String>,
 }
 
-fn phase(s: &str) -> Option<Phase> {
-    match s {
-        "start" => Some(Phase::Start),
-        "middle" => Some(Phase::Middle),
-        _ => None,
-    }
-}
-
-fn outcome(s: &str) -> Option<Outcome> {
-    [
-        Outcome::Job,
-        Outcome::FlexJob,
-        Outcome::Education,
-        Outcome::Other,
-        Outcome::None,
-    ]
-    .into_iter()
-    .find(|o| o.as_str() == s)
-}
-
 impl From<Course> for Enrollment {
     fn from(c: Course) -> Self {
         let e = c.enrollment;
@@ -342,12 +322,12 @@ impl From<Course> for Enrollment {
             id: e.id,
             candidate_id: e.candidate_id,
             status: Status::parse(&e.status).unwrap_or(Status::Referred),
-            phase: e.phase.as_deref().and_then(phase),
+            phase: e.phase.as_deref().and_then(Phase::parse),
             referred_on: e.referred_on,
             started_on: e.started_on,
             ended_on: e.ended_on,
             first_employer_contact_on: e.first_employer_contact_on,
-            outcome: e.outcome.as_deref().and_then(outcome),
+            outcome: e.outcome.as_deref().and_then(Outcome::parse),
             resume_on: e.resume_on,
             version: e.version,
             history: c.history.into_iter().map(Into::into).collect(),

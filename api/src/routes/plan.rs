@@ -176,11 +176,7 @@ impl PlanApi {
             }),
             course: PlanCourse {
                 status: Status::parse(&e.status).unwrap_or(Status::Referred),
-                phase: match e.phase.as_deref() {
-                    Some("start") => Some(Phase::Start),
-                    Some("middle") => Some(Phase::Middle),
-                    _ => None,
-                },
+                phase: e.phase.as_deref().and_then(Phase::parse),
                 started_on: e.started_on,
                 resume_on: e.resume_on,
             },
