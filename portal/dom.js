@@ -1,5 +1,5 @@
 // Small DOM helpers. Text from the API is only ever set as text, never parsed as HTML.
-import { t } from '/i18n.js';
+import { t, fmtAsOf } from '/i18n.js';
 import { ApiError } from '/api.js';
 
 /**
@@ -96,7 +96,8 @@ export function clearStatus() {
 /** The sentence to show a young person for a failed call. */
 export function errorText(err) {
   if (!(err instanceof ApiError)) return t.errors.generic;
-  if (err.status === 0) return t.errors.network;
+  // A change without a network is never kept to send later: say plainly that it was not saved.
+  if (err.status === 0) return err.write ? t.errors.offlineWrite : t.errors.network;
   if (err.status === 404) return t.errors.notFound;
   if (err.status === 412) return t.errors.stale;
   if (err.status === 429) return t.errors.tooMany;
@@ -109,6 +110,14 @@ export function errorBox(text, retry) {
   return h('div', { class: 'notice error', role: 'alert' },
     h('p', null, text),
     retry ? h('button', { type: 'button', class: 'btn secondary', onclick: retry }, t.tryAgain) : null);
+}
+
+/** The notice over a screen shown from the copy kept on the phone, fetched at `asOf`. */
+export function offlineNotice(asOf, retry) {
+  return h('div', { class: 'notice offline', role: 'status' },
+    h('p', null, h('strong', null, t.offline.asOf(fmtAsOf(asOf)))),
+    h('p', null, t.offline.text),
+    retry ? h('button', { type: 'button', class: 'btn secondary small', onclick: retry }, t.tryAgain) : null);
 }
 
 /** Sets or clears a field's error: the message below it, aria-invalid and aria-describedby. */

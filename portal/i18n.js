@@ -20,7 +20,8 @@ const da = {
   titles: {
     login: 'Log ind', invitation: 'Opret din profil', home: 'Min plan', goal: 'Mit mål', newGoal: 'Nyt mål',
     appointments: 'Mine aftaler', questionnaire: 'Spørgsmål', progress: 'Min udvikling', pause: 'Pause eller stop',
-    settings: 'Indstillinger', notFound: 'Siden findes ikke', staff: 'Portalen er til unge',
+    settings: 'Indstillinger', career: 'Min karriereprofil', notFound: 'Siden findes ikke', staff: 'Portalen er til unge',
+    jobSupport: 'Min jobstøtteplan',
   },
 
   errors: {
@@ -33,6 +34,7 @@ const da = {
     sessionEnded: 'Du er blevet logget ud. Log ind igen for at fortsætte.',
     fixFields: 'Der er noget, der skal rettes. Se herunder.',
     tooLong: (n) => `Teksten må højst være ${n} tegn.`,
+    offlineWrite: 'Det kræver internet. Du har ikke forbindelse lige nu, så det er ikke gemt. Prøv igen, når du har internet.',
   },
 
   login: {
@@ -48,6 +50,7 @@ const da = {
     haveCode: 'Har du fået en kode fra din konsulent?',
     createProfile: 'Opret din profil',
     forgot: 'Har du glemt din adgangskode? Spørg din konsulent om en ny kode.',
+    otherLanguage: ['en', 'Read in English'],
   },
 
   invite: {
@@ -92,9 +95,15 @@ const da = {
     allAppointments: 'Se alle aftaler',
     proposedTitle: 'Din konsulent foreslår et mål',
     seeProposal: (title) => `Se forslaget: ${title}`,
+    jobSupportWaiting: 'Din jobstøtteplan venter på dig',
+    jobSupportWaitingText: 'Din konsulent har lavet et forslag til, hvordan du får støtte i dit job. Læs det, og sig ja, hvis det passer dig.',
+    seeJobSupport: 'Se min jobstøtteplan',
     goalsTitle: 'Mine mål',
     noGoals: 'Du har ingen mål endnu. Et mål må gerne være lille. Fx: “Stå op kl. 8 tre dage om ugen.”',
     addGoal: 'Tilføj et mål',
+    careerTitle: 'Min karriereprofil',
+    careerText: 'Skriv om dine ønsker til arbejde, og hvad du er god til. Det tager lidt tid, og du kan gøre det i små bidder.',
+    careerStart: 'Skriv i min karriereprofil',
     requestTitle: 'Din anmodning',
     seeRequest: 'Se hvordan det går',
     newsTitle: 'Nyt til dig',
@@ -343,6 +352,12 @@ const da = {
     pauseLink: 'Bed om en pause, eller stop dit forløb',
     logout: 'Log ud',
     loggedOut: 'Du er logget ud.',
+    languageFailed: 'Sproget blev ikke skiftet.',
+    phoneTitle: 'Din telefon',
+    keepNothing: 'Gem ikke noget på denne telefon',
+    keepNothingHint: 'Ellers gemmer telefonen din plan og dine aftaler, så du kan se dem uden internet. Slår du det til, bliver det gemte slettet. Så kræver portalen altid internet.',
+    keptNothing: 'Der bliver ikke gemt noget på telefonen. Det gemte er slettet.',
+    keepsCopy: 'Telefonen gemmer igen din plan og dine aftaler, så du kan se dem uden internet.',
   },
 
   notes: {
@@ -358,7 +373,104 @@ const da = {
     markRead: 'Marker som læst',
   },
 
+  career: {
+    title: 'Min karriereprofil',
+    why: 'Her skriver du om dig selv og arbejde. Det hjælper jer med at finde det rigtige job eller den rigtige uddannelse sammen.',
+    together: 'Skriv med dine egne ord. Din konsulent kan også skrive i den. Alt bliver gemt, mens du skriver.',
+    stepLabel: (n, of) => `Trin ${n} af ${of}`,
+    next: 'Næste',
+    saved: 'Gemt',
+    changedElsewhere: 'Din profil er blevet ændret et andet sted, måske af din konsulent. Her er den nye tekst.',
+    youWrote: 'Det du skrev:',
+    stepTitle: {
+      work_wishes: 'Hvad vil du gerne arbejde med?', strengths: 'Hvad er du god til?', interests: 'Hvad interesserer dig?',
+      education: 'Din uddannelse', experience: 'Det har du prøvet', support_needs: 'Hvad kan hjælpe dig?',
+      barriers: 'Hvad kan gøre det svært?', disclosure_wishes: 'Hvad må en arbejdsgiver vide?', done: 'Færdig',
+    },
+    q: {
+      work_wishes: 'Dine ønsker til arbejde', strengths: 'Det er du god til', interests: 'Det interesserer dig',
+      education: 'Din skole og uddannelse', support_needs: 'Den støtte du har brug for',
+      barriers: 'Det kan gøre det svært', disclosure_wishes: 'Det må en arbejdsgiver vide',
+    },
+    hint: {
+      work_wishes: 'Et job, en branche, eller bare noget du har lyst til at prøve.',
+      strengths: 'Både ting du kan, og hvordan du er. Fx "Jeg er god med mine hænder".',
+      interests: 'Det du bruger din tid på, og det du gerne vil lære.',
+      education: 'Skoler og kurser. Også dem du ikke blev færdig med.',
+      experience: 'Job, skole, frivilligt arbejde eller andet. Skriv hvad der gik godt.',
+      support_needs: 'Fx hjælp til at ringe til en arbejdsgiver, eller faste pauser.',
+      barriers: 'Fx transport, helbred eller en straffeattest. Du bestemmer selv, hvad der står her.',
+      disclosure_wishes: 'Hvad må din konsulent fortælle en arbejdsgiver om dig, og hvordan?',
+    },
+    kindLabel: 'Hvad var det?',
+    kind: { job: 'Job', education: 'Uddannelse', volunteer: 'Frivilligt', other: 'Andet' },
+    expTitle: 'Hvad lavede du?',
+    place: 'Hvor?',
+    from: 'Fra',
+    to: 'Til',
+    wentWell: 'Hvad gik godt?',
+    addTitle: 'Tilføj noget du har prøvet',
+    add: 'Tilføj',
+    added: 'Tilføjet',
+    remove: 'Fjern',
+    removeNamed: (title) => `Fjern ${title}`,
+    removed: 'Fjernet',
+    noExperience: 'Du har ikke skrevet noget her endnu.',
+    period: (from, to) => (from && to ? `${from} – ${to}` : from ? `Fra ${from}` : `Til ${to}`),
+    titleMissing: 'Skriv, hvad du lavede.',
+    toBeforeFrom: '"Til" kan ikke være før "Fra".',
+    tooMany: 'Der kan højst være 30. Fjern en først.',
+    doneText: 'Når du synes, din profil er færdig for nu, så sig det her. Din konsulent siger det også. Du kan altid skrive mere senere.',
+    markDone: 'Min del er færdig',
+    markedDone: 'Du har sagt, at din del er færdig.',
+    unmark: 'Jeg vil skrive mere',
+    unmarked: 'Du kan skrive videre.',
+    waitingForConsultant: 'Du har sagt, at den er færdig. Nu mangler din konsulent.',
+    consultantDone: 'Din konsulent har sagt, at den er færdig.',
+    bothDone: 'I har begge sagt, at den er færdig.',
+    completed: (d) => `Jeres karriereprofil blev færdig ${d}. Du kan stadig rette i den.`,
+  },
+
+  js: {
+    none: 'Du har ingen jobstøtteplan endnu. Den laver du sammen med din konsulent, når du har fået et job, en praktik eller en plads på en uddannelse.',
+    proposedTitle: 'Din konsulent har lavet et forslag',
+    proposedText: 'Læs planen igennem. Hvis den passer dig, så sig ja. Hvis noget skal ændres, så tal med din konsulent.',
+    accept: 'Ja, planen passer mig',
+    accepted: 'Din jobstøtteplan er nu i gang.',
+    activeText: 'Du har sagt ja til planen.',
+    changed: 'Planen blev ændret imens. Her er den nyeste. Læs den, og prøv igen.',
+    kind: { job: 'Mit job', flex_job: 'Mit fleksjob', internship: 'Min praktik', education: 'Min uddannelse' },
+    workplace: 'Sted',
+    role: 'Hvad jeg laver',
+    startsOn: 'Første dag',
+    hours: 'Timer om ugen',
+    hoursValue: (n) => `${n} timer`,
+    checkIn: (n) => `Din konsulent og du taler sammen mindst hver ${n}. dag.`,
+    contactsTitle: 'Dem kan du kontakte',
+    noContacts: 'Der står ingen kontakter endnu.',
+    contactRole: { employer: 'arbejdsgiver', mentor: 'mentor', teacher: 'lærer', other: 'kontakt' },
+    supportTitle: 'Den støtte, vi har aftalt',
+    noSupport: 'Der står ingen støtte endnu.',
+    who: { candidate: 'Dig', consultant: 'Din konsulent', workplace: 'Arbejdspladsen', other: 'En anden' },
+    ownTitle: 'Med mine egne ord',
+    ownText: 'Det her er dit. Skriv det, du vil. Du kan altid ændre det.',
+    earlySigns: 'Hvad er de første tegn på, at det bliver svært?',
+    earlySignsHint: 'For eksempel: jeg sover dårligt, eller jeg trækker mig fra de andre.',
+    whatHelps: 'Hvad hjælper?',
+    whatHelpsHint: 'For eksempel: en kort snak med min mentor, eller en pause.',
+    save: 'Gem mine ord',
+    saved: 'Dine ord er gemt.',
+    conflict: 'Planen blev ændret imens, måske af din konsulent. Vi har hentet den nyeste. Det, du skrev, står der stadig. Tryk på Gem igen.',
+    cannotNow: 'Planen kan ikke ændres lige nu. Tal med din konsulent om det.',
+  },
+
   notFound: { text: 'Vi kan ikke finde den side. Måske er linket gammelt.' },
+
+  offline: {
+    asOf: (when) => `Offline — vist som ${when}`,
+    text: 'Du har ikke internet lige nu. Du ser det, der blev hentet sidst.',
+    needsNetwork: 'Den her side kræver internet. Uden internet kan du se din plan og dine aftaler.',
+  },
 };
 
 const en = {
@@ -380,7 +492,8 @@ const en = {
   titles: {
     login: 'Log in', invitation: 'Create your profile', home: 'My plan', goal: 'My goal', newGoal: 'New goal',
     appointments: 'My meetings', questionnaire: 'Questions', progress: 'My progress', pause: 'Pause or stop',
-    settings: 'Settings', notFound: 'Page not found', staff: 'This portal is for young people',
+    settings: 'Settings', career: 'My career profile', notFound: 'Page not found', staff: 'This portal is for young people',
+    jobSupport: 'My job support plan',
   },
 
   errors: {
@@ -393,6 +506,7 @@ const en = {
     sessionEnded: 'You have been logged out. Log in again to continue.',
     fixFields: 'Something needs fixing. See below.',
     tooLong: (n) => `The text can be at most ${n} characters.`,
+    offlineWrite: 'This needs the internet. You are not connected right now, so it was not saved. Try again when you are online.',
   },
 
   login: {
@@ -408,6 +522,7 @@ const en = {
     haveCode: 'Did you get a code from your consultant?',
     createProfile: 'Create your profile',
     forgot: 'Forgot your password? Ask your consultant for a new code.',
+    otherLanguage: ['da', 'Læs på dansk'],
   },
 
   invite: {
@@ -452,9 +567,15 @@ const en = {
     allAppointments: 'See all meetings',
     proposedTitle: 'Your consultant suggests a goal',
     seeProposal: (title) => `See the suggestion: ${title}`,
+    jobSupportWaiting: 'Your job support plan is waiting for you',
+    jobSupportWaitingText: 'Your consultant has proposed how you get support in your job. Read it, and say yes if it suits you.',
+    seeJobSupport: 'See my job support plan',
     goalsTitle: 'My goals',
     noGoals: 'You have no goals yet. A goal can be small. For example: “Get up at 8 three days a week.”',
     addGoal: 'Add a goal',
+    careerTitle: 'My career profile',
+    careerText: 'Write about your wishes for work and what you are good at. It takes a little time, and you can do it in small pieces.',
+    careerStart: 'Write in my career profile',
     requestTitle: 'Your request',
     seeRequest: 'See how it is going',
     newsTitle: 'New for you',
@@ -703,6 +824,12 @@ const en = {
     pauseLink: 'Ask for a pause, or stop your programme',
     logout: 'Log out',
     loggedOut: 'You are logged out.',
+    languageFailed: 'The language was not changed.',
+    phoneTitle: 'Your phone',
+    keepNothing: "Don't keep anything on this phone",
+    keepNothingHint: 'Otherwise the phone keeps your plan and your meetings, so you can see them without internet. If you turn this on, what was kept is deleted. Then the portal always needs the internet.',
+    keptNothing: 'Nothing is kept on the phone. What was kept has been deleted.',
+    keepsCopy: 'The phone keeps your plan and your meetings again, so you can see them without internet.',
   },
 
   notes: {
@@ -718,7 +845,104 @@ const en = {
     markRead: 'Mark as read',
   },
 
+  career: {
+    title: 'My career profile',
+    why: 'Here you write about yourself and work. It helps you and your consultant find the right job or education together.',
+    together: 'Write in your own words. Your consultant can write in it too. Everything is saved as you go.',
+    stepLabel: (n, of) => `Step ${n} of ${of}`,
+    next: 'Next',
+    saved: 'Saved',
+    changedElsewhere: 'Your profile was changed somewhere else, maybe by your consultant. Here is the new text.',
+    youWrote: 'What you wrote:',
+    stepTitle: {
+      work_wishes: 'What would you like to work with?', strengths: 'What are you good at?', interests: 'What interests you?',
+      education: 'Your education', experience: 'What you have tried', support_needs: 'What can help you?',
+      barriers: 'What can make it hard?', disclosure_wishes: 'What may an employer know?', done: 'Done',
+    },
+    q: {
+      work_wishes: 'Your wishes for work', strengths: 'What you are good at', interests: 'What interests you',
+      education: 'Your school and education', support_needs: 'The support you need',
+      barriers: 'What can make it hard', disclosure_wishes: 'What an employer may know',
+    },
+    hint: {
+      work_wishes: 'A job, a field, or just something you would like to try.',
+      strengths: 'Both things you can do and how you are. For example "I am good with my hands".',
+      interests: 'What you spend your time on, and what you would like to learn.',
+      education: 'Schools and courses. Also the ones you did not finish.',
+      experience: 'Jobs, school, volunteer work or something else. Write what went well.',
+      support_needs: 'For example help to call an employer, or regular breaks.',
+      barriers: 'For example transport, health or a criminal record. You decide what is written here.',
+      disclosure_wishes: 'What may your consultant tell an employer about you, and how?',
+    },
+    kindLabel: 'What was it?',
+    kind: { job: 'Job', education: 'Education', volunteer: 'Volunteer', other: 'Other' },
+    expTitle: 'What did you do?',
+    place: 'Where?',
+    from: 'From',
+    to: 'To',
+    wentWell: 'What went well?',
+    addTitle: 'Add something you have tried',
+    add: 'Add',
+    added: 'Added',
+    remove: 'Remove',
+    removeNamed: (title) => `Remove ${title}`,
+    removed: 'Removed',
+    noExperience: 'You have not written anything here yet.',
+    period: (from, to) => (from && to ? `${from} – ${to}` : from ? `From ${from}` : `Until ${to}`),
+    titleMissing: 'Write what you did.',
+    toBeforeFrom: '"To" cannot be before "From".',
+    tooMany: 'There can be at most 30. Remove one first.',
+    doneText: 'When you feel your profile is done for now, say so here. Your consultant says so too. You can always write more later.',
+    markDone: 'My part is done',
+    markedDone: 'You said your part is done.',
+    unmark: 'I want to write more',
+    unmarked: 'You can keep writing.',
+    waitingForConsultant: 'You said it is done. Now your consultant needs to say so too.',
+    consultantDone: 'Your consultant said it is done.',
+    bothDone: 'You have both said it is done.',
+    completed: (d) => `Your career profile was done on ${d}. You can still change it.`,
+  },
+
+  js: {
+    none: 'You have no job support plan yet. You make it with your consultant when you have a job, an internship or a place in education.',
+    proposedTitle: 'Your consultant has made a proposal',
+    proposedText: 'Read the plan. If it suits you, say yes. If something should change, talk with your consultant.',
+    accept: 'Yes, the plan suits me',
+    accepted: 'Your job support plan has started.',
+    activeText: 'You have said yes to the plan.',
+    changed: 'The plan changed in the meantime. Here is the newest. Read it and try again.',
+    kind: { job: 'My job', flex_job: 'My flex job', internship: 'My internship', education: 'My education' },
+    workplace: 'Place',
+    role: 'What I do',
+    startsOn: 'First day',
+    hours: 'Hours a week',
+    hoursValue: (n) => `${n} hours`,
+    checkIn: (n) => `You and your consultant talk at least every ${n} days.`,
+    contactsTitle: 'People you can contact',
+    noContacts: 'No contacts yet.',
+    contactRole: { employer: 'employer', mentor: 'mentor', teacher: 'teacher', other: 'contact' },
+    supportTitle: 'The support we agreed',
+    noSupport: 'No support written yet.',
+    who: { candidate: 'You', consultant: 'Your consultant', workplace: 'The workplace', other: 'Someone else' },
+    ownTitle: 'In my own words',
+    ownText: 'This is yours. Write what you want. You can always change it.',
+    earlySigns: 'What are the first signs that things are getting hard?',
+    earlySignsHint: 'For example: I sleep badly, or I keep away from the others.',
+    whatHelps: 'What helps?',
+    whatHelpsHint: 'For example: a short talk with my mentor, or a break.',
+    save: 'Save my words',
+    saved: 'Your words are saved.',
+    conflict: 'The plan changed in the meantime, maybe by your consultant. We fetched the newest. What you wrote is still there. Press Save again.',
+    cannotNow: 'The plan cannot be changed right now. Talk with your consultant about it.',
+  },
+
   notFound: { text: 'We cannot find that page. Maybe the link is old.' },
+
+  offline: {
+    asOf: (when) => `Offline — as of ${when}`,
+    text: 'You have no internet right now. You see what was fetched last.',
+    needsNetwork: 'This page needs the internet. Without it you can see your plan and your meetings.',
+  },
 };
 
 const dictionaries = { da, en };
@@ -766,6 +990,15 @@ export function fmtDay(iso) {
 
 export function fmtTime(iso) {
   return fmt({ hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
+}
+
+/** When a kept copy was fetched: "kl. 14.05" today, else "3. juni kl. 14.05" ("14:05", "3 June, 14:05"). */
+export function fmtAsOf(iso) {
+  const d = new Date(iso);
+  const time = fmtTime(iso);
+  if (dayKey(d) === dayKey(new Date())) return lang === 'da' ? `kl. ${time}` : time;
+  const day = fmt({ day: 'numeric', month: 'long' }).format(d);
+  return lang === 'da' ? `${day} kl. ${time}` : `${day}, ${time}`;
 }
 
 /** Day and time, e.g. "i morgen kl. 10.00". */

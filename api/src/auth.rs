@@ -1,132 +1,30 @@
 //! The bearer security scheme and the capabilities a checked token hands out. Handlers ask for a
-//! capability (`caller.staff()?`, `caller.candidate_self()?`) instead of comparing roles.
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
-
-use chrono::Utc;
+//! capability (`caller.staff()?`, `caller.candidate_self()?`) instead of comparing roles; each granted
+//! capability is noted in the request's access trail (`domain::access`).
+use entity::ids::{CandidateId, MunicipalityId, StaffId};
 use poem::Request;
-use poem_openapi::{Enum, SecurityScheme, auth::Bearer};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use poem_openapi::{SecurityScheme, auth::Bearer};
 use uuid::Uuid;
 
+pub use crate::domain::access::{Actor, CandidateScope, CandidateSelf, Reach, Role, Scope};
 use crate::{
+    domain::{
+        self,
+        access::{self, Capability, Check},
+        sessions::Session,
+    },
     error::{ApiError, ApiResult},
     state::AppState,
 };
-
-/// The role of a principal.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[oai(rename_all = "snake_case")]
-pub enum Role {
-    Candidate,
-    Consultant,
-    Coordinator,
-    Admin,
-    Service,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Candidate => "candidate",
-            Role::Consultant => "consultant",
-            Role::Coordinator => "coordinator",
-            Role::Admin => "admin",
-            Role::Service => "service",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "candidate" => Role::Candidate,
-            "consultant" => Role::Consultant,
-            "coordinator" => Role::Coordinator,
-            "admin" => Role::Admin,
-            "service" => Role::Service,
-            _ => return None,
-        })
-    }
-}
-
-/// A scope a service account may hold.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Scope {
-    /// Identity, consultant, course status, dates and outcome of the municipality's candidates.
-    #[oai(rename = "candidates:read")]
-    CandidatesRead,
-    /// Create and change candidates and their courses.
-    #[oai(rename = "candidates:write")]
-    CandidatesWrite,
-    /// Read the change feed.
-    #[oai(rename = "events:read")]
-    EventsRead,
-    /// Read the reports.
-    #[oai(rename = "reports:read")]
-    ReportsRead,
-}
-
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::CandidatesRead => "candidates:read",
-            Scope::CandidatesWrite => "candidates:write",
-            Scope::EventsRead => "events:read",
-            Scope::ReportsRead => "reports:read",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "candidates:read" => Scope::CandidatesRead,
-            "candidates:write" => Scope::CandidatesWrite,
-            "events:read" => Scope::EventsRead,
-            "reports:read" => Scope::ReportsRead,
-            _ => return None,
-        })
-    }
-}
 
 /// Who is calling, from a verified access token whose session is still alive.
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub id: Uuid,
     pub role: Role,
-    pub municipality_id: Option<Uuid>,
+    pub municipality_id: Option<MunicipalityId>,
     pub scopes: Vec<Scope>,
     pub session_id: Uuid,
-}
-
-/// Which candidates a staff member or service account reaches.
-#[derive(Clone, Copy, Debug)]
-pub enum CandidateScope {
-    /// A consultant: the candidates whose consultant they are, in their municipality.
-    Caseload {
-        municipality_id: Uuid,
-        consultant_id: Uuid,
-    },
-    /// A coordinator or a service account: every candidate of the municipality.
-    Municipality { municipality_id: Uuid },
-}
-
-impl CandidateScope {
-    pub fn municipality_id(&self) -> Uuid {
-        match *self {
-            CandidateScope::Caseload {
-                municipality_id, ..
-            }
-            | CandidateScope::Municipality { municipality_id } => municipality_id,
-        }
-    }
-}
-
-/// The actor recorded in history, audit and events.
-#[derive(Clone, Copy, Debug)]
-pub struct Actor {
-    pub id: Uuid,
-    pub role: Role,
 }
 
 impl Caller {
@@ -137,82 +35,164 @@ impl Caller {
         }
     }
 
-    fn municipality(&self) -> ApiResult<Uuid> {
-        self.municipality_id.ok_or_else(ApiError::forbidden)
+    /// Grants `capability` when `granted`, noting it in the request's access trail.
+    fn grant<T>(&self, capability: Capability, granted: Option<T>) -> ApiResult<T> {
+        let value = granted.ok_or_else(ApiError::forbidden)?;
+        access::note(Check::Capability { capability });
+        Ok(value)
     }
 
     /// The candidate acting on their own data.
-    pub fn candidate_self(&self) -> ApiResult<(Uuid, Uuid)> {
-        match self.role {
-            Role::Candidate => Ok((self.id, self.municipality()?)),
-            _ => Err(ApiError::forbidden()),
-        }
+    pub fn candidate_self(&self) -> ApiResult<CandidateSelf> {
+        let granted = match (self.role, self.municipality_id) {
+            (Role::Candidate, Some(municipality_id)) => Some(CandidateSelf {
+                id: CandidateId(self.id),
+                municipality_id,
+            }),
+            _ => None,
+        };
+        self.grant(Capability::CandidateSelf, granted)
+    }
+
+    /// The candidate reaching their own data (for operations shared with staff).
+    pub fn candidate_reach(&self) -> ApiResult<Reach> {
+        self.candidate_self().map(Reach::Own)
+    }
+
+    /// Staff reaching candidates through their scope, health data and free text included.
+    pub fn staff_reach(&self) -> ApiResult<Reach> {
+        Ok(Reach::Scoped(self.actor(), self.staff()?))
+    }
+
+    /// Staff or a service account (`candidates:read`) reaching candidates' identity and course.
+    pub fn reader_reach(&self) -> ApiResult<Reach> {
+        Ok(Reach::Scoped(self.actor(), self.candidates_reader()?))
+    }
+
+    /// Staff or a service account (`candidates:write`) changing candidates and courses.
+    pub fn writer_reach(&self) -> ApiResult<Reach> {
+        Ok(Reach::Scoped(self.actor(), self.candidates_writer()?))
     }
 
     /// Staff or a service account reading candidates (identity, course; never health data).
     pub fn candidates_reader(&self) -> ApiResult<CandidateScope> {
-        self.candidate_scope(Scope::CandidatesRead)
+        self.grant(
+            Capability::CandidatesReader,
+            self.candidate_scope(Scope::CandidatesRead),
+        )
     }
 
     /// Staff or a service account changing candidates and courses.
     pub fn candidates_writer(&self) -> ApiResult<CandidateScope> {
-        self.candidate_scope(Scope::CandidatesWrite)
+        self.grant(
+            Capability::CandidatesWriter,
+            self.candidate_scope(Scope::CandidatesWrite),
+        )
     }
 
-    fn candidate_scope(&self, needed: Scope) -> ApiResult<CandidateScope> {
-        let municipality_id = self.municipality()?;
+    fn candidate_scope(&self, needed: Scope) -> Option<CandidateScope> {
         match self.role {
-            Role::Consultant => Ok(CandidateScope::Caseload {
-                municipality_id,
-                consultant_id: self.id,
+            Role::Service if self.scopes.contains(&needed) => Some(CandidateScope::Municipality {
+                municipality_id: self.municipality_id?,
             }),
-            Role::Coordinator => Ok(CandidateScope::Municipality { municipality_id }),
-            Role::Service if self.scopes.contains(&needed) => {
-                Ok(CandidateScope::Municipality { municipality_id })
-            }
-            _ => Err(ApiError::forbidden()),
+            _ => self.staff_scope(),
         }
+    }
+
+    fn staff_scope(&self) -> Option<CandidateScope> {
+        let municipality_id = self.municipality_id?;
+        match self.role {
+            Role::Consultant => Some(CandidateScope::Caseload {
+                municipality_id,
+                consultant_id: StaffId(self.id),
+            }),
+            Role::Coordinator => Some(CandidateScope::Municipality { municipality_id }),
+            _ => None,
+        }
+    }
+
+    /// Whether this caller may see health data and free text about the candidates it reaches (staff);
+    /// service accounts get the same resources without them.
+    pub fn sees_health_data(&self) -> bool {
+        self.staff_scope().is_some()
     }
 
     /// Staff only (consultant or coordinator): health data, free text.
     pub fn staff(&self) -> ApiResult<CandidateScope> {
-        let municipality_id = self.municipality()?;
-        match self.role {
-            Role::Consultant => Ok(CandidateScope::Caseload {
-                municipality_id,
-                consultant_id: self.id,
-            }),
-            Role::Coordinator => Ok(CandidateScope::Municipality { municipality_id }),
-            _ => Err(ApiError::forbidden()),
-        }
+        self.grant(Capability::Staff, self.staff_scope())
+    }
+
+    /// A coordinator: every candidate of the municipality, and what only coordinators see (the audit log).
+    pub fn coordinator(&self) -> ApiResult<CandidateScope> {
+        let granted = self
+            .staff_scope()
+            .filter(|_| self.role == Role::Coordinator);
+        self.grant(Capability::Coordinator, granted)
     }
 
     /// The installation's operator.
     pub fn admin(&self) -> ApiResult<()> {
-        if self.role == Role::Admin {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden())
-        }
+        self.grant(Capability::Admin, (self.role == Role::Admin).then_some(()))
     }
 
     /// Who may manage staff and service accounts: an admin (any municipality: `None`) or a coordinator
     /// (their own: `Some`).
-    pub fn staff_manager(&self) -> ApiResult<Option<Uuid>> {
-        match self.role {
-            Role::Admin => Ok(None),
-            Role::Coordinator => Ok(Some(self.municipality()?)),
-            _ => Err(ApiError::forbidden()),
-        }
+    pub fn staff_manager(&self) -> ApiResult<Option<MunicipalityId>> {
+        let granted = match (self.role, self.municipality_id) {
+            (Role::Admin, _) => Some(None),
+            (Role::Coordinator, Some(m)) => Some(Some(m)),
+            _ => None,
+        };
+        self.grant(Capability::StaffManager, granted)
     }
 
     /// A coordinator, or a service account with `scope`, reading municipality-wide data.
-    pub fn municipality_reader(&self, scope: Scope) -> ApiResult<Uuid> {
-        match self.role {
-            Role::Coordinator => self.municipality(),
-            Role::Service if self.scopes.contains(&scope) => self.municipality(),
-            _ => Err(ApiError::forbidden()),
+    pub fn municipality_reader(&self, scope: Scope) -> ApiResult<MunicipalityId> {
+        let granted = match self.role {
+            Role::Coordinator => self.municipality_id,
+            Role::Service if self.scopes.contains(&scope) => self.municipality_id,
+            _ => None,
+        };
+        self.grant(Capability::MunicipalityReader(scope), granted)
+    }
+
+    /// Passes `check` again for this caller, against the data as it is now (for idempotent replays).
+    pub async fn recheck(&self, state: &AppState, check: &Check) -> ApiResult<()> {
+        match check {
+            Check::Capability { capability } => match capability {
+                Capability::CandidateSelf => {
+                    let me = self.candidate_self()?;
+                    domain::candidates::own(&state.db, me.id).await?;
+                }
+                Capability::Coordinator => {
+                    self.coordinator()?;
+                }
+                Capability::CandidatesReader => {
+                    self.candidates_reader()?;
+                }
+                Capability::CandidatesWriter => {
+                    self.candidates_writer()?;
+                }
+                Capability::Staff => {
+                    self.staff()?;
+                }
+                Capability::Admin => self.admin()?,
+                Capability::StaffManager => {
+                    self.staff_manager()?;
+                }
+                Capability::MunicipalityReader(scope) => {
+                    self.municipality_reader(*scope)?;
+                }
+            },
+            Check::Candidate { id, scope } => {
+                // The scope was this caller's when it was recorded; a changed role ends the session,
+                // so what can change is whether the candidate is still in it.
+                Reach::Scoped(self.actor(), *scope)
+                    .candidate(state.db.read(), *id)
+                    .await?;
+            }
         }
+        Ok(())
     }
 }
 
@@ -222,20 +202,40 @@ impl Caller {
 pub struct BearerAuth(pub Caller);
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
+    let state = req.data::<AppState>().ok_or_else(|| {
+        ApiError::unauthorized("The access token is missing, invalid or expired.").into_poem()
+    })?;
+    authenticate(state, &bearer.token)
+        .await
+        .map_err(ApiError::into_poem)
+}
+
+/// Every check a bearer token must pass: signature, algorithm, issuer, audience and times; a session
+/// that is still alive; and a principal whose role, municipality and active flag are still those the
+/// token names. Used by every operation and by idempotent replays.
+pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Caller> {
     let unauthorized =
-        || ApiError::unauthorized("The access token is missing, invalid or expired.").into_poem();
-    let state = req.data::<AppState>().ok_or_else(unauthorized)?;
-    if bearer.token.len() > 4096 {
+        || ApiError::unauthorized("The access token is missing, invalid or expired.");
+    if token.len() > 4096 {
         return Err(unauthorized());
     }
     let claims = state
         .keys
-        .verify(&state.db, &bearer.token)
+        .verify(&state.db, token)
         .await
         .ok_or_else(unauthorized)?;
     let role = Role::parse(&claims.role).ok_or_else(unauthorized)?;
-    if !state.sessions.is_alive(state, claims.sid, role).await {
-        return Err(ApiError::unauthorized("The session has ended. Log in again.").into_poem());
+    let municipality_id = claims.mun.map(MunicipalityId);
+    let session = Session {
+        id: claims.sid,
+        principal_id: claims.sub,
+        role,
+        municipality_id,
+    };
+    if !state.sessions.is_alive(&state.db, &session).await {
+        return Err(ApiError::unauthorized(
+            "The session has ended. Log in again.",
+        ));
     }
     let scopes = claims
         .scope
@@ -247,78 +247,8 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     Ok(Caller {
         id: claims.sub,
         role,
-        municipality_id: claims.mun,
+        municipality_id,
         scopes,
         session_id: claims.sid,
     })
-}
-
-/// Remembers for a few seconds that a session is alive, so revocation reaches every instance within
-/// `IPS_SESSION_CHECK_SECS` without a database read on every request.
-#[derive(Clone)]
-pub struct SessionCache {
-    ttl: Duration,
-    alive: Arc<Mutex<HashMap<Uuid, Instant>>>,
-}
-
-impl SessionCache {
-    pub fn new(ttl_secs: u64) -> Self {
-        Self {
-            ttl: Duration::from_secs(ttl_secs),
-            alive: Default::default(),
-        }
-    }
-
-    pub fn forget(&self, sid: Uuid) {
-        self.alive.lock().expect("session cache").remove(&sid);
-    }
-
-    pub fn forget_all(&self) {
-        self.alive.lock().expect("session cache").clear();
-    }
-
-    async fn is_alive(&self, state: &AppState, sid: Uuid, role: Role) -> bool {
-        if let Some(at) = self.alive.lock().expect("session cache").get(&sid)
-            && at.elapsed() < self.ttl
-        {
-            return true;
-        }
-        let now = Utc::now();
-        let alive = if role == Role::Service {
-            use entity::service_account as sa;
-            sa::Entity::find_by_id(sid)
-                .filter(sa::Column::DeletedAt.is_null())
-                .select_only()
-                .column(sa::Column::Id)
-                .into_tuple::<Uuid>()
-                .one(state.db.read())
-                .await
-                .ok()
-                .flatten()
-                .is_some()
-        } else {
-            use entity::session as s;
-            s::Entity::find_by_id(sid)
-                .filter(s::Column::RevokedAt.is_null())
-                .filter(s::Column::ExpiresAt.gt(now))
-                .select_only()
-                .column(s::Column::Id)
-                .into_tuple::<Uuid>()
-                .one(state.db.read())
-                .await
-                .ok()
-                .flatten()
-                .is_some()
-        };
-        let mut cache = self.alive.lock().expect("session cache");
-        if alive {
-            if cache.len() > 100_000 {
-                cache.clear();
-            }
-            cache.insert(sid, Instant::now());
-        } else {
-            cache.remove(&sid);
-        }
-        alive
-    }
 }

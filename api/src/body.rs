@@ -13,32 +13,17 @@ use poem_openapi::{
 };
 use serde_json::Value;
 
-use crate::error::{ApiError, FieldError};
+use crate::{
+    domain,
+    error::{ApiError, FieldError},
+};
+
+/// Request bodies above this are refused with 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// A JSON request body of type `T`, validated against `T`'s schema.
 #[derive(Debug)]
 pub struct Body<T>(pub T);
-
-/// Why a body was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum BodyError {
-    #[error("the body is not valid JSON: {0}")]
-    Malformed(String),
-    #[error("the body has invalid fields")]
-    Invalid(Vec<FieldError>),
-    #[error("the body is larger than allowed")]
-    TooLarge,
-}
-
-impl BodyError {
-    pub fn to_api_error(&self) -> ApiError {
-        match self {
-            Self::Malformed(msg) => ApiError::field("body", "malformed", msg.clone()),
-            Self::Invalid(errors) => ApiError::validation(errors.clone()),
-            Self::TooLarge => ApiError::payload_too_large(),
-        }
-    }
-}
 
 impl<T: Type> Payload for Body<T> {
     const CONTENT_TYPE: &'static str = "application/json";
@@ -61,39 +46,32 @@ impl<T: ParseFromJSON + 'static> ParsePayload for Body<T> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let _ = request;
         let bytes = body
             .take()?
-            .into_bytes_limit(crate::middleware::BODY_LIMIT)
+            .into_bytes_limit(BODY_LIMIT)
             .await
-            .map_err(|_| {
-                poem::Error::new(
-                    BodyError::TooLarge,
-                    poem::http::StatusCode::PAYLOAD_TOO_LARGE,
-                )
-            })?;
-        let _ = request;
-        let bad = |e: BodyError| poem::Error::new(e, poem::http::StatusCode::BAD_REQUEST);
+            .map_err(|_| ApiError::payload_too_large().into_poem())?;
         // An empty body is an empty object: operations whose fields are all optional (refresh with
         // the cookie, acknowledge, carry out) may be called without one; others name what is missing.
-        let value: Value = if bytes.is_empty() {
+        let mut value: Value = if bytes.is_empty() {
             Value::Object(Default::default())
         } else {
-            serde_json::from_slice(&bytes).map_err(|e| bad(BodyError::Malformed(e.to_string())))?
+            serde_json::from_slice(&bytes)
+                .map_err(|e| ApiError::field("body", "malformed", e.to_string()).into_poem())?
         };
+        integral_numbers(&mut value);
         let schema = schema_of::<T>();
         let mut errors = Vec::new();
+        control_characters(&value, "", &mut errors);
         check(&schema.0, &schema.1, &value, "", &mut errors);
         if !errors.is_empty() {
             errors.truncate(50);
-            return Err(bad(BodyError::Invalid(errors)));
+            return Err(ApiError::validation(errors).into_poem());
         }
-        T::parse_from_json(Some(value)).map(Body).map_err(|e| {
-            bad(BodyError::Invalid(vec![FieldError::new(
-                "body",
-                "invalid_value",
-                e.into_message(),
-            )]))
-        })
+        T::parse_from_json(Some(value))
+            .map(Body)
+            .map_err(|e| ApiError::field("body", "invalid_value", e.into_message()).into_poem())
     }
 }
 
@@ -353,8 +331,7 @@ fn check(
                 return;
             }
             if let Some(pattern) = &s.pattern
-                && let Ok(re) = regex_lite(pattern)
-                && !re(text)
+                && !pattern_matches(pattern, text)
             {
                 errors.push(FieldError::new(
                     field.clone(),
@@ -425,6 +402,59 @@ fn check(
     }
 }
 
+/// JSON has one number type: `16.0` is the integer 16 (as JSON Schema's `integer` says), so whole
+/// numbers written with a fraction are read as integers.
+fn integral_numbers(value: &mut Value) {
+    match value {
+        Value::Number(n) if !(n.is_i64() || n.is_u64()) => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < 9_007_199_254_740_992.0
+            {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(map) => map.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
+}
+
+/// Every string in the body, keys included, is checked for control characters (one rule for all input:
+/// `domain::forbidden_character`), whatever the schema says about it.
+fn control_characters(value: &Value, path: &str, errors: &mut Vec<FieldError>) {
+    match value {
+        Value::String(text) => {
+            if let Some(c) = domain::forbidden_character(text) {
+                errors.push(FieldError::new(
+                    field_name(path),
+                    "invalid_value",
+                    domain::forbidden_character_message(c),
+                ));
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate().take(200) {
+                control_characters(item, &format!("{}[{i}]", field_name(path)), errors);
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                let field = join(path, k);
+                if let Some(c) = domain::forbidden_character(k) {
+                    errors.push(FieldError::new(
+                        field.clone(),
+                        "invalid_value",
+                        domain::forbidden_character_message(c),
+                    ));
+                }
+                control_characters(v, &field, errors);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn is_nullable(
     schemas: &std::collections::BTreeMap<String, MetaSchema>,
     r: Option<&MetaSchemaRef>,
@@ -433,11 +463,24 @@ fn is_nullable(
         .is_some_and(|s| s.nullable)
 }
 
-/// The few patterns the API uses are anchored character classes; anything else is left to the type's
-/// own parser.
-fn regex_lite(pattern: &str) -> Result<impl Fn(&str) -> bool + '_, ()> {
-    match pattern {
-        "^[0-9]{3}$" => Ok(move |t: &str| t.len() == 3 && t.bytes().all(|b| b.is_ascii_digit())),
-        _ => Err(()),
+/// Whether `text` matches a schema's `pattern` (an ECMA-262 regular expression; the API's are
+/// anchored and within what the `regex` crate reads). Each pattern is compiled once per process.
+fn pattern_matches(pattern: &str, text: &str) -> bool {
+    use std::sync::{Mutex, OnceLock};
+    static COMPILED: OnceLock<Mutex<HashMap<String, regex::Regex>>> = OnceLock::new();
+    let cache = COMPILED.get_or_init(Default::default);
+    let mut cache = cache.lock().expect("pattern cache");
+    if !cache.contains_key(pattern) {
+        match regex::Regex::new(pattern) {
+            Ok(re) => {
+                cache.insert(pattern.to_string(), re);
+            }
+            Err(e) => {
+                // A pattern the server itself declared and cannot read is a bug, not bad input.
+                tracing::error!(pattern, error = %e, "a schema pattern does not compile");
+                return true;
+            }
+        }
     }
+    cache[pattern].is_match(text)
 }

@@ -1,5 +1,27 @@
 //! One `Config`, loaded once from flags and `IPS_*` environment variables, passed down.
+use std::{fmt, path::PathBuf, str::FromStr};
+
 use clap::Args;
+
+use crate::crypto::Kek;
+
+/// A secret setting: kept out of `Debug` output, so a logged configuration never shows it.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_string()))
+    }
+}
 
 /// Runtime configuration of a server instance. Every field has a flag and an environment variable;
 /// README.md lists them with their defaults.
@@ -112,7 +134,7 @@ pub struct Config {
         long,
         global = true,
         env = "IPS_SHUTDOWN_TIMEOUT_SECS",
-        default_value_t = 20
+        default_value_t = 10
     )]
     pub shutdown_timeout_secs: u64,
     /// Seconds between two runs of the background jobs (overdue requests, reminders, …); 0 turns them off.
@@ -123,6 +145,24 @@ pub struct Config {
         default_value_t = 60
     )]
     pub jobs_interval_secs: u64,
+    /// Let webhooks reach loopback, private, link-local and other non-public addresses, and plain
+    /// `http://` URLs (development and tests only: it opens the server to request forgery).
+    #[arg(
+        long,
+        global = true,
+        env = "IPS_WEBHOOK_ALLOW_PRIVATE",
+        default_value_t = false
+    )]
+    pub webhook_allow_private: bool,
+    /// Seconds before the first retry of a failed webhook delivery; each further retry waits twice as
+    /// long (at most an hour), with ±20 % jitter, for 24 hours.
+    #[arg(
+        long,
+        global = true,
+        env = "IPS_WEBHOOK_RETRY_BASE_SECS",
+        default_value_t = 10
+    )]
+    pub webhook_retry_base_secs: u64,
     /// Take the client address from `X-Forwarded-For` (only behind your own load balancer).
     #[arg(
         long,
@@ -131,6 +171,18 @@ pub struct Config {
         default_value_t = false
     )]
     pub trust_forwarded_for: bool,
+    /// The key-encryption key: 32 random bytes in base64 (`openssl rand -base64 32`). Seals the token
+    /// signing keys and other secrets the database keeps. Prefer the `_FILE` form.
+    #[arg(
+        long,
+        global = true,
+        env = "IPS_KEY_ENCRYPTION_KEY",
+        hide_env_values = true
+    )]
+    pub key_encryption_key: Option<Secret>,
+    /// A file holding the key-encryption key (base64), e.g. a mounted secret.
+    #[arg(long, global = true, env = "IPS_KEY_ENCRYPTION_KEY_FILE")]
+    pub key_encryption_key_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -144,6 +196,27 @@ impl Config {
         let mut config = <Wrapper as clap::Parser>::parse_from(["ips-server"]).config;
         config.database_url = database_url.to_string();
         config
+    }
+
+    /// The key-encryption key from `IPS_KEY_ENCRYPTION_KEY` or `IPS_KEY_ENCRYPTION_KEY_FILE`; `None`
+    /// when neither is set. A key that is set but malformed is an error, never ignored.
+    pub fn kek(&self) -> Result<Option<Kek>, String> {
+        match (&self.key_encryption_key, &self.key_encryption_key_file) {
+            (Some(_), Some(_)) => Err(
+                "set IPS_KEY_ENCRYPTION_KEY or IPS_KEY_ENCRYPTION_KEY_FILE, not both".to_string(),
+            ),
+            (Some(key), None) => Kek::parse(&key.0).map(Some),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    format!(
+                        "reading the key-encryption key from {}: {e}",
+                        path.display()
+                    )
+                })?;
+                Kek::parse(&text).map(Some)
+            }
+            (None, None) => Ok(None),
+        }
     }
 
     pub fn password_hash_concurrency(&self) -> usize {

@@ -22,6 +22,8 @@ pub struct Db {
     writer: DatabaseConnection,
     reader: DatabaseConnection,
     statements: Arc<AtomicU64>,
+    /// The questionnaire definitions: rows that only a migration writes, read once per process.
+    instruments: Arc<tokio::sync::OnceCell<Arc<crate::domain::questionnaires::Catalog>>>,
 }
 
 impl Db {
@@ -43,6 +45,7 @@ impl Db {
                 writer,
                 reader,
                 statements,
+                instruments: Arc::default(),
             })
         } else {
             let mut opts = ConnectOptions::new(url.clone());
@@ -58,8 +61,16 @@ impl Db {
                 writer: pool.clone(),
                 reader: pool,
                 statements,
+                instruments: Arc::default(),
             })
         }
+    }
+
+    /// The cached questionnaire definitions (see `questionnaires::catalog`).
+    pub(crate) fn instruments(
+        &self,
+    ) -> &tokio::sync::OnceCell<Arc<crate::domain::questionnaires::Catalog>> {
+        &self.instruments
     }
 
     /// Statements run so far by this process (for `/metrics`, and tests that count a page's queries).
@@ -139,7 +150,7 @@ fn sqlite_options(url: &str, connections: u32) -> ConnectOptions {
     opts
 }
 
-fn sqlite_parent_dir(url: &str) -> Option<&std::path::Path> {
+pub fn sqlite_parent_dir(url: &str) -> Option<&std::path::Path> {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");

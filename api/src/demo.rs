@@ -1,17 +1,22 @@
 //! Demo data: a municipality with a coordinator, a consultant and candidates in several course statuses,
 //! all with known logins. For trying the service out, never for production.
 use chrono::Duration;
-use entity::municipality;
+use entity::{
+    ids::{CandidateId, StaffId},
+    municipality,
+    types::{Language, Readiness, TargetGroup},
+};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
-    auth::{Actor, CandidateScope, Role},
     domain::{
         DomainResult,
+        access::{Actor, CandidateScope, CandidateSelf, Reach, Role},
         accounts::{self, NewStaff, Settings},
         candidates::{self, NewCandidate},
         enrollment::{self, Outcome, Status, Transition},
         identity, today,
+        values::{Email, MunicipalityCode, Phone},
     },
     state::AppState,
 };
@@ -58,8 +63,8 @@ pub async fn seed(state: &AppState) -> DomainResult<&'static [Login]> {
     if exists.is_some() {
         return Ok(&LOGINS);
     }
-    let m =
-        accounts::create_municipality(db, "Demo Kommune", DEMO_CODE, Settings::default()).await?;
+    let code = MunicipalityCode::parse("code", DEMO_CODE)?;
+    let m = accounts::create_municipality(db, "Demo Kommune", code, Settings::default()).await?;
     let mut staff_ids = Vec::new();
     for (login, role, name) in [
         (&LOGINS[0], Role::Coordinator, "Mette Koordinator"),
@@ -68,23 +73,24 @@ pub async fn seed(state: &AppState) -> DomainResult<&'static [Login]> {
         let new = NewStaff {
             municipality_id: m.id,
             display_name: name.into(),
-            email: format!("{}@demo.invalid", login.username),
-            phone: Some("+45 12 34 56 78".into()),
+            email: Email::parse("email", &format!("{}@demo.invalid", login.username))?,
+            phone: Some(Phone::parse("phone", "+45 12 34 56 78")?),
             role,
         };
         let (s, _) = accounts::create_staff(db, None, new).await?;
         let hash = state.hasher.hash(login.password).await?;
-        identity::set_login(db.write(), hash, s.id, login.username, role, Some(m.id)).await?;
+        identity::set_login(db.write(), hash, s.id.0, login.username, role, Some(m.id)).await?;
         staff_ids.push(s.id);
     }
     let coordinator = Actor {
-        id: staff_ids[0],
+        id: staff_ids[0].0,
         role: Role::Coordinator,
     };
     let consultant_id = staff_ids[1];
     let scope = CandidateScope::Municipality {
         municipality_id: m.id,
     };
+    let as_coordinator = Reach::Scoped(coordinator, scope);
     let start = today() - Duration::days(60);
     let people: [(&str, &str, Option<&Login>, &[Status]); 5] = [
         ("Sara", "Nielsen", Some(&LOGINS[2]), &[Status::Active]),
@@ -120,11 +126,11 @@ pub async fn seed(state: &AppState) -> DomainResult<&'static [Login]> {
                 .unwrap_or(2026)
                 - 20
                 - i as i32,
-            language: "da".into(),
+            language: Language::Da,
             email: None,
             phone: None,
-            target_group: "mental_distress".into(),
-            readiness: "activity_ready".into(),
+            target_group: TargetGroup::MentalDistress,
+            readiness: Readiness::ActivityReady,
             consultant_id: Some(consultant_id),
             external_ref: Some(format!("DEMO-{}", i + 1)),
             referred_on: Some(start),
@@ -139,14 +145,14 @@ pub async fn seed(state: &AppState) -> DomainResult<&'static [Login]> {
                 effective_on: Some(start + Duration::days(7 + 14 * step as i64)),
                 request_id: None,
             };
-            enrollment::transition(db, &scope, coordinator, created.candidate.id, None, t).await?;
+            enrollment::transition(db, &as_coordinator, created.candidate.id, None, t).await?;
         }
         if let Some(login) = login {
             let hash = state.hasher.hash(login.password).await?;
             identity::set_login(
                 db.write(),
                 hash,
-                created.candidate.id,
+                created.candidate.id.0,
                 login.username,
                 Role::Candidate,
                 Some(m.id),
@@ -154,7 +160,11 @@ pub async fn seed(state: &AppState) -> DomainResult<&'static [Login]> {
             .await?;
         }
         if i == 0 {
-            plan_for(state, &scope, consultant_id, created.candidate.id).await?;
+            let me = CandidateSelf {
+                id: created.candidate.id,
+                municipality_id: m.id,
+            };
+            plan_for(state, &scope, consultant_id, me).await?;
         }
     }
     Ok(&LOGINS)
@@ -165,23 +175,24 @@ pub async fn seed(state: &AppState) -> DomainResult<&'static [Login]> {
 async fn plan_for(
     state: &AppState,
     scope: &CandidateScope,
-    consultant_id: uuid::Uuid,
-    candidate_id: uuid::Uuid,
+    consultant_id: StaffId,
+    candidate: CandidateSelf,
 ) -> DomainResult<()> {
     use crate::domain::{
         appointments::{self, Kind, NewAppointment},
-        goals::{self, Category, NewGoal, StepChange, Who},
+        goals::{self, Category, NewGoal, StepChange},
         questionnaires::{QuestionnaireKey, assignments},
     };
     let db = &state.db;
-    let me = Who::Candidate(Actor {
-        id: candidate_id,
-        role: Role::Candidate,
-    });
-    let consultant = Actor {
-        id: consultant_id,
-        role: Role::Consultant,
-    };
+    let candidate_id: CandidateId = candidate.id;
+    let me = Reach::Own(candidate);
+    let consultant = Reach::Scoped(
+        Actor {
+            id: consultant_id.0,
+            role: Role::Consultant,
+        },
+        *scope,
+    );
     let own = goals::create(
         db,
         &me,
@@ -213,7 +224,6 @@ async fn plan_for(
         done,
     )
     .await?;
-    let staff = Who::Staff(consultant, *scope);
     let proposal = NewGoal {
         title: "Prøve netværksgruppen om torsdagen".into(),
         description: None,
@@ -221,7 +231,7 @@ async fn plan_for(
         target_date: None,
         steps: Vec::new(),
     };
-    goals::create(db, &staff, candidate_id, proposal).await?;
+    goals::create(db, &consultant, candidate_id, proposal).await?;
     let tomorrow_ten = (today() + Duration::days(1))
         .and_hms_opt(10, 0, 0)
         .and_then(|t| t.and_local_timezone(chrono_tz::Europe::Copenhagen).single())
@@ -250,14 +260,14 @@ async fn plan_for(
             online_url: None,
             note_for_candidate: None,
         };
-        appointments::create(db, scope, consultant, candidate_id, new).await?;
+        appointments::create(db, &consultant, candidate_id, new).await?;
     }
     let who5 = assignments::NewAssignment {
         questionnaire: QuestionnaireKey::Who5,
         due_at: chrono::Utc::now() - Duration::minutes(5),
         repeat_every_days: Some(14),
     };
-    assignments::create(db, scope, consultant, candidate_id, who5).await?;
+    assignments::create(db, &consultant, candidate_id, who5).await?;
     crate::domain::questionnaires::tick(db).await?;
     Ok(())
 }

@@ -2,39 +2,7 @@
 use poem_openapi::{ApiResponse, Object, payload::Json};
 
 use crate::domain::DomainError;
-
-/// One invalid field of a request.
-#[derive(Object, Clone, Debug, PartialEq)]
-pub struct FieldError {
-    /// The field, as a JSON path into the body (`steps[2].title`) or the name of the parameter.
-    #[oai(validator(max_length = 200))]
-    pub field: String,
-    /// A stable, machine-readable code: `required`, `unknown_field`, `invalid_type`, `invalid_value`,
-    /// `max_length`, `min_length`, `maximum`, `minimum`, `max_items`, `min_items`, `invalid_format`, `malformed`.
-    #[oai(validator(max_length = 40))]
-    pub code: String,
-    /// A human-readable explanation, in English.
-    #[oai(validator(max_length = 1000))]
-    pub message: String,
-}
-
-impl FieldError {
-    /// Long field names (an unknown key can be anything) and messages are cut to the documented limits.
-    pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
-        let cut = |s: String, max: usize| {
-            if s.chars().count() > max {
-                s.chars().take(max).collect()
-            } else {
-                s
-            }
-        };
-        Self {
-            field: cut(field.into(), 200),
-            code: code.to_string(),
-            message: cut(message.into(), 1000),
-        }
-    }
-}
+pub use crate::domain::FieldError;
 
 /// An RFC 9457 problem: what went wrong, for people and for programs.
 #[derive(Object, Clone, Debug)]
@@ -62,17 +30,48 @@ pub struct Problem {
     pub request_id: Option<String>,
 }
 
+/// Every kind of problem the API answers, as the slug of its `type` URI
+/// (`urn:ips-ung:problem:<slug>`). The spec lists them as the enum of `Problem.type`; a new kind is
+/// added here first (`Problem::new` refuses an unlisted one in debug builds, and a test reads the
+/// sources for slugs missing here).
+pub const PROBLEM_TYPES: &[&str] = &[
+    "validation",
+    "unauthorized",
+    "forbidden",
+    "not-found",
+    "method-not-allowed",
+    "conflict",
+    "illegal-transition",
+    "idempotent-answer-withheld",
+    "stale-version",
+    "payload-too-large",
+    "unsupported-media-type",
+    "unprocessable",
+    "too-many-attempts",
+    "internal",
+    "shutting-down",
+];
+
+/// The `type` URI of a problem slug.
+pub fn problem_type(slug: &str) -> String {
+    format!("urn:ips-ung:problem:{slug}")
+}
+
 impl Problem {
     pub fn new(status: u16, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+        debug_assert!(
+            PROBLEM_TYPES.contains(&slug),
+            "problem type `{slug}` is not listed in error::PROBLEM_TYPES"
+        );
         Self {
-            kind: format!("urn:ips-ung:problem:{slug}"),
+            kind: problem_type(slug),
             title: title.to_string(),
             status,
             detail: detail.into(),
             errors: Vec::new(),
             allowed_transitions: None,
             existing_id: None,
-            request_id: crate::middleware::current_request_id(),
+            request_id: crate::request_id::current(),
         }
     }
 }
@@ -93,6 +92,9 @@ pub enum ApiError {
     /// The resource does not exist or is outside the caller's reach.
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
+    /// The path does not take this method; `Allow` lists the ones it takes.
+    #[oai(status = 405, content_type = "application/problem+json")]
+    MethodNotAllowed(Json<Problem>),
     /// The request conflicts with the current state (a duplicate, an illegal transition, a request in flight).
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Problem>),
@@ -114,6 +116,10 @@ pub enum ApiError {
     /// An unexpected error; nothing was changed. Quote the request id when asking for help.
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
+    /// The instance is shutting down; nothing was changed. Send the request again (another instance
+    /// answers it).
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Unavailable(Json<Problem>, #[oai(header = "Retry-After")] u64),
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -125,13 +131,15 @@ impl ApiError {
             | Self::Unauthorized(p, _)
             | Self::Forbidden(p)
             | Self::NotFound(p)
+            | Self::MethodNotAllowed(p)
             | Self::Conflict(p)
             | Self::PreconditionFailed(p)
             | Self::PayloadTooLarge(p)
             | Self::UnsupportedMediaType(p)
             | Self::Unprocessable(p)
             | Self::TooManyRequests(p, _)
-            | Self::Internal(p) => &p.0,
+            | Self::Internal(p)
+            | Self::Unavailable(p, _) => &p.0,
         }
     }
 
@@ -179,6 +187,16 @@ impl ApiError {
         )))
     }
 
+    /// A known path with a method it does not have; the middleware adds `Allow`.
+    pub fn method_not_allowed() -> Self {
+        Self::MethodNotAllowed(Json(Problem::new(
+            405,
+            "method-not-allowed",
+            "Method not allowed",
+            "This path does not take this method; `Allow` lists the ones it takes.",
+        )))
+    }
+
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::Conflict(Json(Problem::new(409, "conflict", "Conflict", detail)))
     }
@@ -219,6 +237,18 @@ impl ApiError {
                 "Too many failed attempts. Wait a while and try again.",
             )),
             retry_after.max(1),
+        )
+    }
+
+    pub fn unavailable() -> Self {
+        Self::Unavailable(
+            Json(Problem::new(
+                503,
+                "shutting-down",
+                "Shutting down",
+                "This instance is shutting down and did not read your request. Send it again.",
+            )),
+            1,
         )
     }
 
@@ -292,10 +322,11 @@ pub fn bad_request(err: poem::Error) -> ApiError {
 
 /// Maps any poem error to the problem the API documents for its status.
 pub fn from_poem_error(err: &poem::Error) -> ApiError {
-    if let Some(e) = err.downcast_ref::<crate::body::BodyError>() {
-        return e.to_api_error();
-    }
     if let Some(e) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+        // poem-openapi's words for a required parameter that was not sent.
+        if e.reason.ends_with("expects an input value.") {
+            return ApiError::field(e.name, "required", "is required");
+        }
         return ApiError::field(e.name, "invalid_value", e.reason.clone());
     }
     if let Some(e) = err.downcast_ref::<poem_openapi::error::ParsePathError>() {
@@ -308,7 +339,8 @@ pub fn from_poem_error(err: &poem::Error) -> ApiError {
     match status {
         401 => ApiError::unauthorized("A valid bearer token is required."),
         403 => ApiError::forbidden(),
-        404 | 405 => ApiError::not_found(),
+        404 => ApiError::not_found(),
+        405 => ApiError::method_not_allowed(),
         413 => ApiError::payload_too_large(),
         415 => ApiError::UnsupportedMediaType(Json(Problem::new(
             415,

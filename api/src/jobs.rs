@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use crate::{domain, state::AppState};
 
+/// Webhook passes run at least this often (or at the jobs interval, when shorter).
+const WEBHOOKS_AT_LEAST_EVERY: Duration = Duration::from_secs(5);
+
 /// One pass over every job; errors are logged and the next tick tries again.
 pub async fn run_once(state: &AppState) {
     // `keys rotate` may have run elsewhere: start signing with the newest key within one tick.
@@ -20,11 +23,55 @@ pub async fn run_once(state: &AppState) {
     if let Err(e) = domain::questionnaires::tick(&state.db).await {
         tracing::error!(error = %e, job = "questionnaires", "background job failed");
     }
+    match domain::erasure::retention_tick(&state.db).await {
+        // Erased candidates' sessions are gone: stop trusting them on this instance at once.
+        Ok(n) if n > 0 => state.sessions.forget_all(),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, job = "retention", "background job failed"),
+    }
+    if let Err(e) = domain::erasure::purge_audit(&state.db).await {
+        tracing::error!(error = %e, job = "audit_purge", "background job failed");
+    }
+    if let Err(e) = domain::job_support_plans::tick(&state.db).await {
+        tracing::error!(error = %e, job = "job_support_plans", "background job failed");
+    }
+    // Stored idempotent answers are kept 24 hours, failed-attempt counters an hour or two.
+    if let Err(e) = crate::idempotency::purge(&state.db).await {
+        tracing::error!(error = %e, job = "idempotency", "background job failed");
+    }
+    if let Err(e) = domain::identity::purge_attempts(&state.db).await {
+        tracing::error!(error = %e, job = "login_attempts", "background job failed");
+    }
 }
 
-/// Runs `run_once` forever at the configured interval (stops with the runtime).
+/// One webhook delivery pass: the events written since the last one, from the events table as the
+/// outbox (see `domain::webhooks`).
+pub async fn deliver_webhooks(state: &AppState) {
+    let deliverer = domain::webhooks::Deliverer {
+        db: &state.db,
+        kek: &state.kek,
+        allow_private: state.config.webhook_allow_private,
+        retry_base_secs: state.config.webhook_retry_base_secs,
+    };
+    if let Err(e) = deliverer.run(chrono::Utc::now()).await {
+        tracing::error!(error = %e, job = "webhooks", "background job failed");
+    }
+}
+
+/// Runs `run_once` forever at the configured interval, and webhook deliveries in a loop of their own
+/// (at most 5 seconds apart, so events arrive soon, and a slow receiver never holds up the other jobs).
+/// Both stop with the runtime.
 pub fn spawn(state: AppState) {
     let every = Duration::from_secs(state.config.jobs_interval_secs.max(1));
+    let webhooks = state.clone();
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every.min(WEBHOOKS_AT_LEAST_EVERY));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            deliver_webhooks(&webhooks).await;
+        }
+    });
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod body;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod domain;
@@ -15,25 +16,28 @@ pub mod idempotency;
 pub mod jobs;
 pub mod metrics;
 pub mod middleware;
-pub mod passwords;
+pub mod request_id;
 pub mod routes;
+pub mod server;
+pub mod spec;
 pub mod state;
-pub mod tokens;
 
 use std::time::Duration;
 
 use poem::{
-    Endpoint, EndpointExt, Route, get, handler, listener::TcpListener, middleware::Compression,
+    Endpoint, EndpointExt, Route, get, handler,
+    middleware::{Compression, SetHeader},
 };
-use poem_openapi::{ContactObject, LicenseObject, OpenApiService};
+use poem_openapi::{ContactObject, LicenseObject, OpenApiService, ServerObject};
 
 use crate::{
-    routes::privacy::PrivacyApi,
-    routes::questionnaires::QuestionnairesApi,
     routes::{
         accounts::AccountsApi, appointments::AppointmentsApi, auth::AuthApi,
-        candidates::CandidatesApi, events::EventsApi, goals::GoalsApi, ops, plan::PlanApi,
-        requests::RequestsApi,
+        candidates::CandidatesApi, career_profiles::CareerProfilesApi, disclosure::DisclosureApi,
+        events::EventsApi, goals::GoalsApi, inbox::InboxApi, job_support_plans::JobSupportPlansApi,
+        notifications::NotificationsApi, ops, plan::PlanApi, privacy::PrivacyApi,
+        questionnaires::QuestionnairesApi, reports::ReportsApi, requests::RequestsApi,
+        webhooks::WebhooksApi,
     },
     state::AppState,
 };
@@ -44,12 +48,19 @@ pub type Api = (
     AccountsApi,
     CandidatesApi,
     GoalsApi,
+    // The IPS method's documents (SPEC 4.12), nested: poem-openapi takes at most 16 in one tuple.
+    (CareerProfilesApi, JobSupportPlansApi),
     PlanApi,
     RequestsApi,
+    InboxApi,
+    DisclosureApi,
+    NotificationsApi,
     AppointmentsApi,
     QuestionnairesApi,
     EventsApi,
     PrivacyApi,
+    ReportsApi,
+    WebhooksApi,
 );
 
 const DESCRIPTION: &str = "\
@@ -77,30 +88,104 @@ pub fn api() -> OpenApiService<Api, ()> {
             AccountsApi,
             CandidatesApi,
             GoalsApi,
+            (CareerProfilesApi, JobSupportPlansApi),
             PlanApi,
             RequestsApi,
+            InboxApi,
+            DisclosureApi,
+            NotificationsApi,
             AppointmentsApi,
             QuestionnairesApi,
             EventsApi,
             PrivacyApi,
+            ReportsApi,
+            WebhooksApi,
         ),
         "IPS Ung API",
         env!("CARGO_PKG_VERSION"),
     )
     .description(DESCRIPTION)
     .contact(ContactObject::new().name("IPS Ung"))
-    .license(LicenseObject::new("EUPL-1.2"))
+    .license(
+        LicenseObject::new("EUPL-1.2")
+            .url("https://interoperable-europe.ec.europa.eu/collection/eupl/eupl-text-eupl-12"),
+    )
+    // Relative, so the spec works behind any host; the paths carry the `/api/v1` prefix.
+    .server(ServerObject::new("/"))
     .url_prefix("/api/v1")
 }
 
-/// The spec as JSON (what `ips-server openapi` writes to `openapi/openapi.json`).
+/// The processed spec (`spec::process`), made once per process.
+fn spec_value() -> &'static serde_json::Value {
+    use std::sync::OnceLock;
+    static SPEC: OnceLock<serde_json::Value> = OnceLock::new();
+    SPEC.get_or_init(|| spec::process(&api().spec()))
+}
+
+/// The spec as JSON (what `ips-server openapi` prints and `openapi/openapi.json` holds).
 pub fn spec_json() -> String {
-    api().spec()
+    let mut text = serde_json::to_string_pretty(spec_value()).expect("the spec is JSON");
+    text.push('\n');
+    text
+}
+
+/// The path templates of the spec and their methods, for the conventions middleware. The two spec
+/// files are served too.
+fn path_templates() -> middleware::PathTemplates {
+    let paths = spec_value()["paths"].as_object();
+    let spec_files =
+        ["/api/v1/openapi.json", "/api/v1/openapi.yaml"].map(|p| (p, vec!["GET".to_string()]));
+    middleware::PathTemplates::new(
+        paths
+            .into_iter()
+            .flatten()
+            .map(|(template, item)| {
+                let methods = item
+                    .as_object()
+                    .map(|ops| ops.keys().cloned().collect())
+                    .unwrap_or_default();
+                (template.as_str(), methods)
+            })
+            .chain(spec_files),
+    )
 }
 
 /// The spec as YAML.
 pub fn spec_yaml() -> String {
-    api().spec_yaml()
+    serde_yaml::to_string(spec_value()).expect("the spec is YAML")
+}
+
+/// The spec files `ips-server openapi --out DIR` writes.
+fn spec_files() -> [(&'static str, String); 2] {
+    [("openapi.json", spec_json()), ("openapi.yaml", spec_yaml())]
+}
+
+/// Writes `openapi.json` and `openapi.yaml` into `dir`.
+pub fn write_spec_files(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (name, content) in spec_files() {
+        std::fs::write(dir.join(name), content)?;
+    }
+    Ok(())
+}
+
+/// The spec files in `dir` that are missing or differ from the code.
+pub fn stale_spec_files(dir: &std::path::Path) -> Vec<&'static str> {
+    spec_files()
+        .into_iter()
+        .filter(|(name, content)| {
+            std::fs::read_to_string(dir.join(name)).ok().as_deref() != Some(content.as_str())
+        })
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// The reference page, showing the processed spec (poem-openapi's page with its own document swapped).
+fn docs_html() -> String {
+    let service = api();
+    service
+        .swagger_ui_html()
+        .replacen(&service.spec(), &spec_json(), 1)
 }
 
 #[handler]
@@ -108,6 +193,20 @@ fn spec_json_handler() -> poem::Response {
     poem::Response::builder()
         .content_type("application/json")
         .body(spec_json())
+}
+
+#[handler]
+fn docs_handler() -> poem::web::Html<String> {
+    use std::sync::OnceLock;
+    static HTML: OnceLock<String> = OnceLock::new();
+    poem::web::Html(HTML.get_or_init(docs_html).clone())
+}
+
+/// Anything under `/api/` that is not a path of the API.
+#[handler]
+fn api_not_found() -> poem::Response {
+    use poem::IntoResponse;
+    error::ApiError::not_found().into_response()
 }
 
 #[handler]
@@ -120,21 +219,28 @@ fn spec_yaml_handler() -> poem::Response {
 /// The whole application: the API, the operational endpoints and the portal, with the conventions
 /// every response keeps.
 pub fn app(state: AppState) -> impl Endpoint {
-    let service = api();
-    let docs = service.swagger_ui();
-    let api_routes = service.with(idempotency::Idempotency);
+    let api_routes = api().with(idempotency::Idempotency);
     Route::new()
         .nest("/api/v1", api_routes)
         .at("/api/v1/openapi.json", get(spec_json_handler))
         .at("/api/v1/openapi.yaml", get(spec_yaml_handler))
-        .nest("/docs", docs)
+        .at("/api", api_not_found)
+        .at("/api/*path", api_not_found)
+        .at("/docs", get(docs_handler))
+        .at("/docs/", get(docs_handler))
         .at("/healthz", get(ops::healthz))
         .at("/readyz", get(ops::readyz))
         .at("/metrics", get(ops::metrics))
         .at("/.well-known/jwks.json", get(ops::jwks))
         .at("/", get(ops::portal))
         .at("/*path", get(ops::portal))
-        .with(middleware::Conventions)
+        .with(middleware::Conventions::new(path_templates()))
+        .with(
+            SetHeader::new()
+                .overriding("x-content-type-options", "nosniff")
+                .overriding("referrer-policy", "no-referrer")
+                .overriding("x-frame-options", "DENY"),
+        )
         // Level 4 instead of the fastest: the portal's scripts shrink by a quarter (brotli, i18n.js
         // 17 KB → about 12 KB) for little CPU; phones on slow connections load the first screen sooner.
         .with(Compression::new().with_quality(poem::web::CompressionLevel::Precise(4)))
@@ -143,17 +249,23 @@ pub fn app(state: AppState) -> impl Endpoint {
 
 /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish (bounded) and closes the pool.
 pub async fn serve(state: AppState) -> std::io::Result<()> {
-    let bind = state.config.bind.clone();
-    let timeout = Duration::from_secs(state.config.shutdown_timeout_secs);
+    let listener = tokio::net::TcpListener::bind(&state.config.bind).await?;
+    serve_on(state, listener, shutdown_signal()).await
+}
+
+/// Serves on `listener` until `signal` resolves (tests pass their own signal).
+pub async fn serve_on(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    signal: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let grace = Duration::from_secs(state.config.shutdown_timeout_secs);
     let db = state.db.clone();
     if state.config.jobs_interval_secs > 0 {
         jobs::spawn(state.clone());
     }
-    let app = app(state);
-    tracing::info!(bind = %bind, "listening");
-    let result = poem::Server::new(TcpListener::bind(bind))
-        .run_with_graceful_shutdown(app, shutdown_signal(), Some(timeout))
-        .await;
+    tracing::info!(bind = %listener.local_addr()?, "listening");
+    let result = server::run(listener, app(state), signal, grace).await;
     db.close().await;
     tracing::info!("stopped");
     result

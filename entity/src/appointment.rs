@@ -2,15 +2,20 @@
 //! Staff create and change it; the candidate answers it. `sequence` is the iCalendar `SEQUENCE`.
 use sea_orm::entity::prelude::*;
 
+use crate::{
+    ids::{AppointmentId, CandidateId, MunicipalityId, StaffId},
+    types::{AppointmentKind, AppointmentReply, AppointmentStatus},
+};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "appointments")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
-    pub candidate_id: Uuid,
-    pub municipality_id: Uuid,
+    pub id: AppointmentId,
+    pub candidate_id: CandidateId,
+    pub municipality_id: MunicipalityId,
     /// `consultant_meeting`, `employer`, `education`, `network_group`, `treatment` or `other`.
-    pub kind: String,
+    pub kind: AppointmentKind,
     pub title: String,
     pub starts_at: DateTimeUtc,
     pub ends_at: DateTimeUtc,
@@ -18,10 +23,10 @@ pub struct Model {
     pub online_url: Option<String>,
     pub note_for_candidate: Option<String>,
     /// `scheduled`, `cancelled`, `completed` or `no_show`.
-    pub status: String,
+    pub status: AppointmentStatus,
     pub cancel_reason: Option<String>,
     /// `none`, `accepted`, `declined` or `reschedule_requested`.
-    pub candidate_response: String,
+    pub candidate_response: AppointmentReply,
     pub response_message: Option<String>,
     pub responded_at: Option<DateTimeUtc>,
     /// The iCalendar `SEQUENCE`: bumped by every change staff make.
@@ -29,7 +34,7 @@ pub struct Model {
     /// When the reminder for the current start time was claimed and sent; cleared when the start moves.
     pub reminded_at: Option<DateTimeUtc>,
     /// The staff member who booked it.
-    pub created_by: Uuid,
+    pub created_by: StaffId,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

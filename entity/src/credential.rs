@@ -1,6 +1,8 @@
 //! A login: username and argon2id hash for a candidate, staff member or admin.
 use sea_orm::entity::prelude::*;
 
+use crate::{ids::MunicipalityId, types::Role};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "credentials")]
 pub struct Model {
@@ -11,8 +13,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub username: String,
     pub password_hash: String,
-    pub role: String,
-    pub municipality_id: Option<Uuid>,
+    pub role: Role,
+    pub municipality_id: Option<MunicipalityId>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

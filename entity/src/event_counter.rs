@@ -2,11 +2,13 @@
 //! transaction serialises writers per municipality, so commit order and sequence order agree.
 use sea_orm::entity::prelude::*;
 
+use crate::ids::MunicipalityId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "event_counters")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub municipality_id: Uuid,
+    pub municipality_id: MunicipalityId,
     pub last_seq: i64,
 }
 

@@ -2,20 +2,25 @@
 //! until the candidate accepts it.
 use sea_orm::entity::prelude::*;
 
+use crate::{
+    ids::{CandidateId, GoalId, MunicipalityId},
+    types::{Author, GoalCategory, GoalStatus},
+};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "goals")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
-    pub candidate_id: Uuid,
-    pub municipality_id: Uuid,
+    pub id: GoalId,
+    pub candidate_id: CandidateId,
+    pub municipality_id: MunicipalityId,
     pub title: String,
     pub description: Option<String>,
-    pub category: String,
+    pub category: GoalCategory,
     /// `proposed`, `active`, `achieved` or `abandoned`.
-    pub status: String,
+    pub status: GoalStatus,
     /// `candidate` or `staff`.
-    pub created_by: String,
+    pub created_by: Author,
     pub target_date: Option<Date>,
     pub version: i32,
     pub created_at: DateTimeUtc,

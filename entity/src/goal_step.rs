@@ -1,12 +1,14 @@
 //! One step of a goal, in an explicit order.
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{GoalId, StepId};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "goal_steps")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
-    pub goal_id: Uuid,
+    pub id: StepId,
+    pub goal_id: GoalId,
     pub title: String,
     pub done: bool,
     pub done_at: Option<DateTimeUtc>,

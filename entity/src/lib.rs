@@ -1,9 +1,15 @@
-//! sea-orm entities of IPS Ung, one module per table. Enumerations are stored as their snake_case
-//! names; the API crate owns the typed enums and the rules.
+//! sea-orm entities of IPS Ung, one module per table, with the vocabularies (`types`) and the id types
+//! (`ids`) that the storage, the rules and the API share.
+pub mod ids;
+pub mod scoped;
+pub mod types;
+
 pub mod appointment;
 pub mod audit_entry;
 pub mod calendar_feed;
 pub mod candidate;
+pub mod career_profile;
+pub mod career_profile_change;
 pub mod credential;
 pub mod disclosure;
 pub mod enrollment;
@@ -15,7 +21,9 @@ pub mod goal_step;
 pub mod idempotency_key;
 pub mod inbox_item;
 pub mod invitation;
-pub mod login_failure;
+pub mod job_support_plan;
+pub mod job_support_plan_change;
+pub mod login_attempt;
 pub mod municipality;
 pub mod notification;
 pub mod questionnaire;
@@ -32,3 +40,5 @@ pub mod service_account;
 pub mod session;
 pub mod signing_key;
 pub mod staff;
+pub mod webhook;
+pub mod webhook_delivery;

@@ -2,30 +2,35 @@
 //! series of occurrences sharing `series_id`; the next one is made when the current one closes.
 use sea_orm::entity::prelude::*;
 
+use crate::{
+    ids::{AssignmentId, CandidateId, MunicipalityId, ResponseId, StaffId},
+    types::{AssignmentState, QuestionnaireKey},
+};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "questionnaire_assignments")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
-    pub municipality_id: Uuid,
-    pub candidate_id: Uuid,
-    pub questionnaire_key: String,
+    pub id: AssignmentId,
+    pub municipality_id: MunicipalityId,
+    pub candidate_id: CandidateId,
+    pub questionnaire_key: QuestionnaireKey,
     /// The first occurrence's id, shared by every occurrence of a repeating assignment.
-    pub series_id: Uuid,
+    pub series_id: AssignmentId,
     pub due_at: DateTimeUtc,
     /// `due_at` + 4 days: unanswered by then, it is missed.
     pub closes_at: DateTimeUtc,
     pub repeat_every_days: Option<i32>,
     /// `open`, `completed`, `expired`, `skipped` or `cancelled`.
-    pub status: String,
-    pub response_id: Option<Uuid>,
+    pub status: AssignmentState,
+    pub response_id: Option<ResponseId>,
     /// When the candidate was told it is due (claimed by one background tick).
     pub notified_at: Option<DateTimeUtc>,
     /// When the day-2 reminder was sent (claimed by one background tick).
     pub reminded_at: Option<DateTimeUtc>,
     pub closed_at: Option<DateTimeUtc>,
     /// The staff member who assigned the series.
-    pub created_by: Uuid,
+    pub created_by: StaffId,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

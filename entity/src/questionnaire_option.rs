@@ -1,11 +1,13 @@
 //! One answer every item of a questionnaire version takes: its value and its words.
 use sea_orm::entity::prelude::*;
 
+use crate::types::QuestionnaireKey;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "questionnaire_options")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub questionnaire_key: String,
+    pub questionnaire_key: QuestionnaireKey,
     #[sea_orm(primary_key, auto_increment = false)]
     pub version: i32,
     #[sea_orm(primary_key, auto_increment = false)]

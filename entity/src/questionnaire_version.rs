@@ -2,11 +2,13 @@
 //! to the version they answered.
 use sea_orm::entity::prelude::*;
 
+use crate::types::QuestionnaireKey;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "questionnaire_versions")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub questionnaire_key: String,
+    pub questionnaire_key: QuestionnaireKey,
     #[sea_orm(primary_key, auto_increment = false)]
     pub version: i32,
     pub name_da: String,

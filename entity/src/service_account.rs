@@ -1,18 +1,23 @@
 //! A machine client of a municipality, authenticated with client credentials.
 use sea_orm::entity::prelude::*;
 
+use crate::{
+    ids::{MunicipalityId, ServiceAccountId},
+    types::Scopes,
+};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "service_accounts")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
-    pub municipality_id: Uuid,
+    pub id: ServiceAccountId,
+    pub municipality_id: MunicipalityId,
     pub name: String,
     #[sea_orm(unique)]
     pub client_id: String,
     pub secret_hash: String,
     /// Space-separated scopes.
-    pub scopes: String,
+    pub scopes: Scopes,
     pub created_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,
 }

@@ -1,14 +1,19 @@
 //! Staff members (consultants, coordinators) and installation admins (no municipality).
 use sea_orm::entity::prelude::*;
 
+use crate::{
+    ids::{MunicipalityId, StaffId},
+    types::Role,
+};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "staff")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
-    pub municipality_id: Option<Uuid>,
+    pub id: StaffId,
+    pub municipality_id: Option<MunicipalityId>,
     /// `consultant`, `coordinator` or `admin`.
-    pub role: String,
+    pub role: Role,
     pub display_name: String,
     pub email: Option<String>,
     pub phone: Option<String>,

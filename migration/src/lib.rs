@@ -7,6 +7,13 @@ mod m20261201_000002_goals;
 mod m20261201_000003_requests;
 mod m20261201_000004_questionnaires;
 mod m20261201_000005_appointments;
+mod m20261202_000006_security;
+mod m20261202_000007_report_indexes;
+mod m20261202_000008_webhooks;
+mod m20261202_000009_erasure;
+mod m20261202_000010_hot_path_indexes;
+mod m20261202_000011_career_profiles;
+mod m20261202_000012_job_support_plans;
 
 pub struct Migrator;
 
@@ -19,6 +26,13 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_requests::Migration),
             Box::new(m20261201_000004_questionnaires::Migration),
             Box::new(m20261201_000005_appointments::Migration),
+            Box::new(m20261202_000006_security::Migration),
+            Box::new(m20261202_000007_report_indexes::Migration),
+            Box::new(m20261202_000008_webhooks::Migration),
+            Box::new(m20261202_000009_erasure::Migration),
+            Box::new(m20261202_000010_hot_path_indexes::Migration),
+            Box::new(m20261202_000011_career_profiles::Migration),
+            Box::new(m20261202_000012_job_support_plans::Migration),
         ]
     }
 }

@@ -116,6 +116,7 @@ export function apiClient(base) {
       get: async (p) => call('GET', p, await token(who)),
       post: async (p, b) => call('POST', p, await token(who), b ?? {}),
       patch: async (p, b) => call('PATCH', p, await token(who), b),
+      put: async (p, b) => call('PUT', p, await token(who), b),
     }),
     /**
      * A new candidate on the demo consultant's caseload, made by the coordinator. `accept: true` also
@@ -151,12 +152,17 @@ export async function launch() {
   });
 }
 
+/** The options of a phone-sized browser context. */
+export function phoneOptions({ colorScheme = 'light', reducedMotion = 'reduce', serviceWorkers = 'allow', width = VIEWPORT.width } = {}) {
+  return {
+    viewport: { ...VIEWPORT, width }, deviceScaleFactor: 1, colorScheme, reducedMotion, hasTouch: true, isMobile: true,
+    locale: 'da-DK', timezoneId: 'Europe/Copenhagen', serviceWorkers,
+  };
+}
+
 /** A fresh phone-sized browser context (no cookies, cold cache). Page errors fail the test that checks them. */
-export async function phone(browser, { colorScheme = 'light', reducedMotion = 'reduce' } = {}) {
-  const context = await browser.newContext({
-    viewport: VIEWPORT, deviceScaleFactor: 1, colorScheme, reducedMotion, hasTouch: true, isMobile: true,
-    locale: 'da-DK', timezoneId: 'Europe/Copenhagen',
-  });
+export async function phone(browser, opts = {}) {
+  const context = await browser.newContext(phoneOptions(opts));
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(e.message));
@@ -191,6 +197,42 @@ export async function shoot(page, name) {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}-full.png`), fullPage: true });
 }
 
+/**
+ * What is wrong with the layout of the screen as shown: anything that sticks out sideways (the page may
+ * not scroll sideways, and nothing may stick out of the screen), and every interactive element smaller
+ * than 44×44 px. A radio button or checkbox is measured by its label, which is its target.
+ */
+export async function layoutProblems(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    const width = document.documentElement.clientWidth;
+    const describe = (el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className && typeof el.className === 'string' ? `.${el.className.trim().split(/\s+/).join('.')}` : ''} "${(el.textContent || el.getAttribute('aria-label') || '').trim().replace(/\s+/g, ' ').slice(0, 30)}"`;
+    for (const root of [document.documentElement, document.body]) {
+      if (root.scrollWidth > width) problems.push(`${root.tagName.toLowerCase()} scrollWidth ${root.scrollWidth} > ${width}`);
+    }
+    const clipped = (el) => {
+      for (let e = el; e && e !== document.body; e = e.parentElement) {
+        const s = getComputedStyle(e);
+        if (s.overflowX !== 'visible' || s.clipPath !== 'none' || s.clip !== 'auto') return true;
+      }
+      return false;
+    };
+    for (const el of document.body.querySelectorAll('*')) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.right <= width + 0.5 || clipped(el)) continue;
+      problems.push(`${describe(el)} reaches ${Math.round(r.right)} px`);
+    }
+    const targets = 'a[href], button, input, select, textarea, summary, label.choice, [tabindex]:not([tabindex="-1"])';
+    for (const el of document.querySelectorAll(targets)) {
+      if (!el.getClientRects().length || getComputedStyle(el).visibility === 'hidden') continue;
+      if (el.matches('input[type=radio], input[type=checkbox]') && el.closest('label.choice')) continue;
+      const r = el.getBoundingClientRect();
+      if (r.width < 44 || r.height < 44) problems.push(`${describe(el)} is ${Math.round(r.width)}×${Math.round(r.height)}`);
+    }
+    return problems;
+  });
+}
+
 /** Runs axe on the page; answers the violations in a readable form (empty when clean). */
 export async function axe(page) {
   const result = await new AxeBuilder({ page }).analyze();
@@ -210,6 +252,16 @@ export function who5Answers(raw) {
  * A candidate with something on every screen: own and proposed goals, appointments, three WHO-5 answers,
  * motivation and energy answers, a due WHO-5, and an acknowledged pause request.
  */
+/** A job support plan as a consultant proposes it. */
+export function jobSupportPlan() {
+  return {
+    placement: { kind: 'job', workplace: 'Netto, Søndergade', role: 'Butiksmedhjælper', starts_on: '2026-04-01', hours_per_week: 15 },
+    contacts: [{ role: 'mentor', name: 'Lone Hansen', phone: '+45 12 34 56 78', email: 'lone@example.org' }],
+    supports: [{ what: 'Vi taler om ugen, der gik', who: 'consultant', how_often: 'hver fredag' }],
+    check_in_every_days: 14,
+  };
+}
+
 export async function richCandidate(api, given = 'Sara') {
   const c = await api.candidate({ given });
   const me = (await api.call('POST', '/auth/login', null, { username: c.username, password: c.password })).access_token;
@@ -245,6 +297,8 @@ export async function richCandidate(api, given = 'Sara') {
     questionnaire: 'energy', version: energy.version, answers: energy.items.map((it) => ({ item: it.id, value: 3 })),
   });
   await consultant.post(`/candidates/${c.id}/questionnaire-assignments`, { questionnaire: 'who5', due_at: new Date().toISOString() });
+
+  c.jobSupport = await consultant.post(`/candidates/${c.id}/job-support-plans`, jobSupportPlan());
 
   c.request = await mine('POST', '/me/requests', { kind: 'pause', reason: 'Jeg har brug for ro en periode.' });
   await consultant.post(`/requests/${c.request.id}/acknowledge`, { note: 'Tak fordi du siger til. Jeg ringer til dig på torsdag.' });

@@ -1,7 +1,7 @@
 // The main journeys of a young person through the portal, in a real headless Chromium at 360×640.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, apiClient, launch, phone, logIn, settled, shoot, axe } from './helpers.mjs';
+import { startServer, apiClient, launch, phone, logIn, settled, shoot, axe, jobSupportPlan } from './helpers.mjs';
 
 let server; let api; let browser;
 
@@ -92,6 +92,68 @@ test('add a goal, tick off a step, and see the progress on my plan', async () =>
   });
 });
 
+test('fill in my career profile on a phone, saved as I go, and a change elsewhere is shown calmly', async () => {
+  const c = await api.candidate({ given: 'Malte' });
+  const next = async (page, heading) => {
+    await page.getByRole('button', { name: 'Næste' }).click();
+    await page.getByRole('heading', { name: heading }).waitFor();
+  };
+  await withPhone(async (page) => {
+    await logIn(page, server.base, c);
+    await page.getByRole('link', { name: 'Skriv i min karriereprofil' }).click();
+    await page.getByRole('heading', { name: 'Min karriereprofil', level: 1 }).waitFor();
+    await page.locator('.progress-text', { hasText: 'Trin 1 af 9' }).waitFor();
+    await page.getByLabel('Dine ønsker til arbejde').fill('Noget med dyr.\nHelst udendørs.');
+    await next(page, 'Hvad er du god til?');
+    await page.getByLabel('Det er du god til').fill('Jeg møder til tiden');
+    // Leaving the field saves it, without going on.
+    await page.getByLabel('Det er du god til').blur();
+    await page.locator('#status', { hasText: 'Gemt' }).waitFor({ state: 'attached' });
+    await next(page, 'Hvad interesserer dig?');
+    await next(page, 'Din uddannelse');
+    await next(page, 'Det har du prøvet');
+    await page.getByText('Frivilligt', { exact: true }).click();
+    await page.getByLabel('Hvad lavede du?').fill('Hjælper i en dyreklinik');
+    await page.getByLabel('Hvor?').fill('Dyreklinikken i Vejle');
+    await page.getByRole('button', { name: 'Tilføj' }).click();
+    await page.getByRole('heading', { name: 'Hjælper i en dyreklinik' }).waitFor();
+    await next(page, 'Hvad kan hjælpe dig?');
+    await next(page, 'Hvad kan gøre det svært?');
+    await next(page, 'Hvad må en arbejdsgiver vide?');
+    await next(page, 'Færdig');
+    await page.getByRole('button', { name: 'Min del er færdig' }).click();
+    await page.getByText('Nu mangler din konsulent.', { exact: false }).waitFor();
+
+    // My consultant writes in it meanwhile; my phone still has the old version.
+    const now = await api.as('consultant').get(`/candidates/${c.id}/career-profile`);
+    await api.as('consultant').put(`/candidates/${c.id}/career-profile`, {
+      work_wishes: now.work_wishes, strengths: now.strengths, experience: now.experience,
+      disclosure_wishes: 'Kun at jeg har brug for pauser.',
+    });
+    await page.getByRole('button', { name: 'Tilbage' }).click();
+    await page.getByRole('heading', { name: 'Hvad må en arbejdsgiver vide?' }).waitFor();
+    await page.getByRole('button', { name: 'Tilbage' }).click();
+    await page.getByRole('heading', { name: 'Hvad kan gøre det svært?' }).waitFor();
+    await page.getByLabel('Det kan gøre det svært').fill('Bussen kører sjældent.');
+    await page.getByRole('button', { name: 'Næste' }).click();
+    await page.getByText('Din profil er blevet ændret et andet sted', { exact: false }).waitFor();
+    await page.getByText('Bussen kører sjældent.', { exact: true }).waitFor();
+    // Nothing was overwritten: the consultant's words are on the phone now.
+    await page.getByRole('button', { name: 'Næste' }).click();
+    await page.getByRole('heading', { name: 'Hvad må en arbejdsgiver vide?' }).waitFor();
+    assert.equal(await page.getByLabel('Det må en arbejdsgiver vide').inputValue(), 'Kun at jeg har brug for pauser.');
+  });
+  const p = await api.as('consultant').get(`/candidates/${c.id}/career-profile`);
+  assert.equal(p.work_wishes, 'Noget med dyr.\nHelst udendørs.');
+  assert.equal(p.strengths, 'Jeg møder til tiden');
+  assert.equal(p.experience[0].kind, 'volunteer');
+  assert.equal(p.experience[0].place, 'Dyreklinikken i Vejle');
+  assert.equal(p.disclosure_wishes, 'Kun at jeg har brug for pauser.');
+  assert.equal(p.barriers, null);
+  const history = await api.as('consultant').get(`/candidates/${c.id}/career-profile/history`);
+  assert.deepEqual(history.items.map((h) => h.actor_role).slice(0, 2), ['consultant', 'candidate']);
+});
+
 test('accept a goal my consultant proposed', async () => {
   const c = await api.candidate({ given: 'Liv' });
   await api.as('consultant').post(`/candidates/${c.id}/goals`, { title: 'Gå en tur hver dag', category: 'health', steps: ['Finde en rute'] });
@@ -106,6 +168,47 @@ test('accept a goal my consultant proposed', async () => {
   });
   const goals = await api.as('consultant').get(`/candidates/${c.id}/goals`);
   assert.equal(goals.items[0].status, 'active');
+});
+
+test('accept a proposed job support plan and write my early signs', async () => {
+  const c = await api.candidate({ given: 'Noah' });
+  const plan = await api.as('consultant').post(`/candidates/${c.id}/job-support-plans`, jobSupportPlan());
+  await withPhone(async (page) => {
+    await logIn(page, server.base, c);
+    await page.getByRole('heading', { name: 'Din jobstøtteplan venter på dig' }).waitFor();
+    await page.getByRole('link', { name: 'Se min jobstøtteplan' }).click();
+    await page.getByRole('heading', { name: 'Min jobstøtteplan', level: 1 }).waitFor();
+    await page.getByText('Netto, Søndergade', { exact: true }).waitFor();
+    await page.getByText('Lone Hansen', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Ja, planen passer mig' }).click();
+    await page.locator('#status', { hasText: 'Din jobstøtteplan er nu i gang.' }).waitFor();
+    await page.getByText('Du har sagt ja til planen.').waitFor();
+
+    await page.getByLabel('Hvad er de første tegn på, at det bliver svært?').fill('Jeg sover dårligt og bliver stille.');
+    await page.getByLabel('Hvad hjælper?').fill('En gåtur og en snak med Lone.');
+    await page.getByRole('button', { name: 'Gem mine ord' }).click();
+    await page.locator('#status', { hasText: 'Dine ord er gemt.' }).waitFor();
+
+    // My consultant changes the plan meanwhile: my next save meets a calm explanation, my words stay.
+    await api.as('consultant').patch(`/candidates/${c.id}/job-support-plans/${plan.id}`, { check_in_every_days: 7 });
+    await page.getByLabel('Hvad hjælper?').fill('En gåtur, en snak med Lone og musik.');
+    await page.getByRole('button', { name: 'Gem mine ord' }).click();
+    await page.getByText('Planen blev ændret imens', { exact: false }).waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll('textarea')]
+      .some((a) => a.value === 'En gåtur, en snak med Lone og musik.'), null, { timeout: 5000 });
+    assert.equal(await page.getByLabel('Hvad hjælper?').inputValue(), 'En gåtur, en snak med Lone og musik.');
+    for (const scheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await settled(page);
+      assert.deepEqual(await axe(page), [], `axe on the job support plan (${scheme})`);
+    }
+    await page.getByRole('button', { name: 'Gem mine ord' }).click();
+    await page.locator('#status', { hasText: 'Dine ord er gemt.' }).waitFor();
+  });
+  const now = await api.as('consultant').get(`/candidates/${c.id}/job-support-plans/${plan.id}`);
+  assert.equal(now.early_signs, 'Jeg sover dårligt og bliver stille.');
+  assert.equal(now.what_helps, 'En gåtur, en snak med Lone og musik.');
+  assert.equal(now.status, 'proposed', 'the consultant changed it after I accepted');
 });
 
 test('answer a WHO-5 and see it on the progress chart', async () => {
@@ -228,6 +331,35 @@ test('switch to English, and it stays English after a reload', async () => {
     // The item wording comes from the API in English.
     await page.getByRole('heading', { name: 'I have felt cheerful and in good spirits' }).waitFor();
     await page.getByText('All of the time', { exact: true }).waitFor();
+  });
+  // The choice is saved on the account: staff see it, and another phone starts in English.
+  const candidate = await api.as('consultant').get(`/candidates/${c.id}`);
+  assert.equal(candidate.language, 'en');
+  await withPhone(async (page) => {
+    await page.goto(`${server.base}/login`);
+    await page.getByLabel('Brugernavn').fill(c.username);
+    await page.getByLabel('Adgangskode', { exact: true }).fill(c.password);
+    await page.getByRole('button', { name: 'Log ind' }).click();
+    await page.getByRole('heading', { name: 'Hi Ahmed' }).waitFor();
+    assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  });
+});
+
+test('before anyone logs in, the language is the phone\'s; after, the account\'s', async () => {
+  const c = await api.candidate({ given: 'Nanna' });
+  await withPhone(async (page) => {
+    await page.goto(`${server.base}/login`);
+    await page.getByRole('button', { name: 'Read in English' }).click();
+    await page.getByRole('heading', { name: 'Log in' }).waitFor();
+    assert.equal(await page.getAttribute('html', 'lang'), 'en');
+    await page.reload();
+    await page.getByRole('heading', { name: 'Log in' }).waitFor();
+    await page.getByLabel('Username').fill(c.username);
+    await page.getByLabel('Password', { exact: true }).fill(c.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    // Nanna's account says Danish.
+    await page.getByRole('heading', { name: 'Hej Nanna' }).waitFor();
+    assert.equal(await page.getAttribute('html', 'lang'), 'da');
   });
 });
 

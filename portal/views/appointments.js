@@ -1,7 +1,8 @@
 // My appointments: when and where, answer yes / no / can we move it, and take them to the phone's calendar.
 import { t, fmtDay, fmtTime, cap } from '/i18n.js';
 import * as api from '/api.js';
-import { h, fill, icon, announce, field, busy, errorText, download } from '/dom.js';
+import { getKept } from '/offline.js';
+import { h, fill, icon, announce, field, busy, errorText, download, offlineNotice } from '/dom.js';
 
 export async function downloadCalendar(button) {
   await busy(button, t.loading, async () => {
@@ -92,13 +93,15 @@ function card(a) {
   return article;
 }
 
-export async function appointmentsView() {
+export async function appointmentsView(ctx) {
   const from = new Date().toISOString();
-  const list = await api.get(`/me/appointments?from=${encodeURIComponent(from)}&limit=50`);
-  const items = list.items || [];
+  const { data: list, asOf } = await getKept(`/me/appointments?from=${encodeURIComponent(from)}&limit=50`, 'appointments', ctx.me);
+  // A kept copy may hold meetings that have ended since.
+  const items = (list.items || []).filter((a) => !asOf || new Date(a.ends_at) > new Date());
   const dl = h('button', { type: 'button', class: 'btn secondary', onclick: (e) => downloadCalendar(e.currentTarget) }, t.appt.download);
   return h('div', { class: 'stack' },
     h('h1', null, t.appt.title),
+    asOf ? offlineNotice(asOf, ctx.retry) : null,
     items.length ? h('p', null, t.appt.intro) : h('p', { class: 'empty' }, t.appt.none),
     items.length ? h('div', { class: 'stack' }, items.map(card)) : null,
     h('section', { class: 'card', 'aria-labelledby': 'cal-h' },

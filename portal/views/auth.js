@@ -12,6 +12,19 @@ function passwordToggle(input) {
   return c.wrap;
 }
 
+/** Before anyone is logged in the language is a choice of the phone; this switches it. */
+function languageSwitch(ctx) {
+  const [code, label] = t.login.otherLanguage;
+  return h('p', { class: 'lang-switch' }, h('button', {
+    type: 'button', id: 'lang-switch', class: 'btn-link', lang: code,
+    onclick: async () => {
+      await ctx.setLanguage(code);
+      await ctx.rerender();
+      document.getElementById('lang-switch')?.focus();
+    },
+  }, label));
+}
+
 function formError() {
   return h('div', { class: 'notice error', role: 'alert', hidden: true });
 }
@@ -55,6 +68,7 @@ export function loginView(ctx) {
   }, err, user.wrap, pass.wrap, passwordToggle(pass.input), submit);
 
   return h('section', { class: 'narrow' },
+    languageSwitch(ctx),
     h('h1', null, t.login.title),
     notice ? h('div', { class: 'notice', role: 'status' }, h('p', null, notice)) : null,
     h('p', null, t.login.intro),
@@ -122,6 +136,7 @@ export function invitationView(ctx) {
   }, err, code.wrap, user.wrap, pass.wrap, passwordToggle(pass.input), submit);
 
   return h('section', { class: 'narrow' },
+    languageSwitch(ctx),
     h('h1', null, t.invite.title),
     h('p', null, t.invite.intro),
     form,

@@ -2,7 +2,8 @@
 // my goals, open requests, news and the consultant's contact. One call to /me/plan does most of it.
 import { t, fmtDayTime, fmtPlainDate, fmtDay, fmtTime, cap } from '/i18n.js';
 import * as api from '/api.js';
-import { h, icon, announce, progressBar, busy, errorText } from '/dom.js';
+import { getKept } from '/offline.js';
+import { h, icon, announce, progressBar, busy, errorText, offlineNotice } from '/dom.js';
 
 export function qName(key) {
   return t.q.names[key] || key;
@@ -66,15 +67,21 @@ function news(items, section) {
 }
 
 export async function planView(ctx) {
-  const [plan, notes] = await Promise.all([
-    api.get('/me/plan'),
+  // Without a network the plan is the copy kept on the phone (news are not kept).
+  // The career profile and job support plans are asked for beside the plan; without a network their
+  // cards are left out.
+  const [{ data: plan, asOf }, notes, profile, jobSupport] = await Promise.all([
+    getKept('/me/plan', 'plan', ctx.me),
     api.get('/me/notifications?unread=true&limit=5').catch(() => ({ items: [] })),
+    api.get('/me/career-profile').catch(() => null),
+    api.get('/me/job-support-plans?limit=5').catch(() => ({ items: [] })),
   ]);
   const name = plan.candidate.display_name || plan.candidate.given_name;
   const status = plan.course && plan.course.status;
   const parts = [];
 
   parts.push(h('div', { class: 'hello' }, h('h1', null, t.home.hello(name)), h('p', null, t.home.welcome)));
+  if (asOf) parts.push(offlineNotice(asOf, ctx.retry));
 
   if (status === 'paused') {
     parts.push(h('section', { class: 'card calm', 'aria-labelledby': 'paused-h' },
@@ -95,7 +102,7 @@ export async function planView(ctx) {
       h('a', { href, class: 'btn' }, t.home.answerNow(qName(q.questionnaire)))));
   }
 
-  const next = (plan.next_appointments || [])[0];
+  const next = (plan.next_appointments || []).filter((a) => !asOf || new Date(a.ends_at) > new Date())[0];
   parts.push(h('section', { class: 'card', 'aria-labelledby': 'next-h' },
     h('h2', { id: 'next-h' }, t.home.nextAppointment),
     next
@@ -116,12 +123,30 @@ export async function planView(ctx) {
         h('li', null, h('a', { href: `/goals/${g.id}`, class: 'btn secondary wide' }, t.home.seeProposal(g.title)))))));
   }
 
+  const plans = jobSupport.items || [];
+  if (plans.some((p) => p.status === 'proposed')) {
+    parts.push(h('section', { class: 'card highlight', 'aria-labelledby': 'jsp-h' },
+      h('h2', { id: 'jsp-h' }, t.home.jobSupportWaiting),
+      h('p', null, t.home.jobSupportWaitingText),
+      h('a', { href: '/job-support', class: 'btn wide' }, t.home.seeJobSupport)));
+  } else if (plans.some((p) => p.status === 'active')) {
+    parts.push(h('p', null, h('a', { href: '/job-support', class: 'btn secondary wide' }, t.titles.jobSupport)));
+  }
+
   parts.push(h('section', { 'aria-labelledby': 'goals-h' },
     h('h2', { id: 'goals-h' }, t.home.goalsTitle),
     plan.goals.length
       ? h('ul', { class: 'plain cards' }, plan.goals.map(goalCard))
       : h('p', { class: 'empty' }, t.home.noGoals),
     h('a', { href: '/goals/new', class: 'btn' }, icon('plus'), h('span', null, t.home.addGoal))));
+
+  // Until the profile is done, a gentle way into it.
+  if (profile && !profile.completed_on && !profile.candidate_done_on) {
+    parts.push(h('section', { class: 'card', 'aria-labelledby': 'career-h' },
+      h('h2', { id: 'career-h' }, t.home.careerTitle),
+      h('p', null, t.home.careerText),
+      h('a', { href: '/career-profile', class: 'btn secondary wide' }, t.home.careerStart)));
+  }
 
   for (const r of plan.open_requests || []) {
     parts.push(h('section', { class: 'card calm', 'aria-labelledby': `r-${r.id}` },

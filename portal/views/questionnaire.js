@@ -2,7 +2,7 @@
 // The wording of items and answers comes from the API exactly as the instrument has it.
 import { t, getLang } from '/i18n.js';
 import * as api from '/api.js';
-import { h, fill, announce, busy, errorText, choice, clearStatus } from '/dom.js';
+import { h, fill, icon, announce, busy, errorText, choice, clearStatus } from '/dom.js';
 import { qName } from '/views/plan.js';
 
 const KEY = /^[a-z0-9_]{1,40}$/;
@@ -52,7 +52,7 @@ export async function questionnaireView(ctx) {
       h('p', null, t.q.intro),
       h('p', { class: 'muted' }, t.q.time(items.length)),
       h('button', { type: 'button', class: 'btn big-btn', onclick: () => go(0) }, t.q.start),
-      h('p', null, h('a', { href: '/' }, t.backHome)));
+      h('p', null, h('a', { href: '/', class: 'back' }, icon('arrow'), h('span', null, t.backHome))));
   }
 
   function question(i) {

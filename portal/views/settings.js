@@ -1,6 +1,8 @@
-// Settings: language, what the consultant may disclose, the calendar feed, my data, pause or stop, log out.
+// Settings: language, keeping nothing on the phone, what the consultant may disclose, the calendar feed,
+// my data, pause or stop, log out.
 import { t, getLang, fmtDate, fmtDayTime } from '/i18n.js';
 import * as api from '/api.js';
+import { keepNothing, setKeepNothing } from '/offline.js';
 import { h, fill, icon, announce, field, busy, errorText, download, choice } from '/dom.js';
 import { downloadCalendar } from '/views/appointments.js';
 
@@ -8,19 +10,49 @@ const LEVELS = ['none', 'participation', 'support_needs', 'health_details'];
 
 function languageSection(ctx) {
   const options = [['da', 'Dansk'], ['en', 'English']];
+  const alertArea = h('div', { class: 'alert-area', role: 'alert' });
+  const fieldset = h('fieldset', { class: 'choices two' },
+    h('legend', { class: 'visually-hidden' }, t.settings.language),
+    options.map(([code, name]) => choice({
+      name: 'lang', id: `lang-${code}`, value: code, checked: getLang() === code, label: name, lang: code,
+      onchange: async () => {
+        alertArea.replaceChildren();
+        fieldset.disabled = true;
+        try {
+          // Saved on the account, so reminders and the calendar speak it too.
+          await ctx.setLanguage(code);
+        } catch (err) {
+          fieldset.disabled = false;
+          document.getElementById(`lang-${getLang()}`).checked = true;
+          fill(alertArea, h('p', { class: 'notice error' }, `${t.settings.languageFailed} ${errorText(err)}`));
+          document.getElementById(`lang-${getLang()}`)?.focus();
+          return;
+        }
+        await ctx.rerender();
+        document.getElementById(`lang-${code}`)?.focus();
+        announce(t.settings.languageSaved);
+      },
+    }).wrap));
   return h('section', { class: 'card', 'aria-labelledby': 'lang-h' },
-    h('h2', { id: 'lang-h' }, t.settings.language),
-    h('fieldset', { class: 'choices two' },
-      h('legend', { class: 'visually-hidden' }, t.settings.language),
-      options.map(([code, name]) => choice({
-        name: 'lang', id: `lang-${code}`, value: code, checked: getLang() === code, label: name, lang: code,
-        onchange: async () => {
-          ctx.setLanguage(code);
-          await ctx.rerender();
-          document.getElementById(`lang-${code}`)?.focus();
-          announce(t.settings.languageSaved);
-        },
-      }).wrap)));
+    h('h2', { id: 'lang-h' }, t.settings.language), alertArea, fieldset);
+}
+
+/** "Gem ikke noget på denne telefon": a setting of the phone, so it works before anyone logs in again. */
+function phoneSection() {
+  const c = choice({
+    type: 'checkbox', id: 'keep-nothing', checked: keepNothing(), label: t.settings.keepNothing,
+    description: t.settings.keepNothingHint,
+    onchange: async () => {
+      box.disabled = true;
+      await setKeepNothing(box.checked);
+      box.disabled = false;
+      box.focus();
+      announce(box.checked ? t.settings.keptNothing : t.settings.keepsCopy);
+    },
+  });
+  const box = c.input;
+  return h('section', { class: 'card', id: 'phone', 'aria-labelledby': 'phone-h' },
+    h('h2', { id: 'phone-h' }, t.settings.phoneTitle), c.wrap);
 }
 
 function disclosureSection(initial) {
@@ -232,6 +264,7 @@ export async function settingsView(ctx) {
   return h('div', { class: 'stack' },
     h('h1', null, t.settings.title),
     languageSection(ctx),
+    phoneSection(),
     disclosureSection(disclosure),
     feed ? calendarSection(feed) : null,
     dataSection(),

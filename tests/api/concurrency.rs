@@ -21,7 +21,9 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::common::{Answer, Client, TestApp, is_postgres};
+use crate::common::{
+    Answer, Client, PASSWORD, TestApp, give_login, is_postgres, jwt_part, login, new_candidate,
+};
 
 /// Another server process on the same database: its own pools, key store and session cache.
 pub struct Instance {
@@ -30,7 +32,7 @@ pub struct Instance {
 
 impl Instance {
     pub async fn start(database_url: &str, change: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config::for_database(database_url);
+        let mut config = crate::common::config_for(database_url);
         change(&mut config);
         let state = AppState::build(config).await.expect("second instance");
         let cli = TestClient::new(ips_api::app(state.clone()).map_to_response().boxed());
@@ -143,16 +145,6 @@ fn soak_duration() -> Duration {
         .and_then(|s| s.parse().ok())
         .unwrap_or(default);
     Duration::from_secs(secs)
-}
-
-fn new_candidate(name: &str) -> Value {
-    json!({
-        "given_name": name,
-        "family_name": "Testesen",
-        "birth_year": 2005,
-        "target_group": "mental_distress",
-        "readiness": "activity_ready",
-    })
 }
 
 fn transition(to: &str) -> Value {
@@ -429,15 +421,16 @@ async fn event_sequence_is_gapless_with_two_instances_writing() {
 async fn idempotent_create_racing_itself() {
     let app = Arc::new(TestApp::start().await);
     let m = app.municipality("203").await;
+    let goals = format!("/api/v1/candidates/{}/goals", m.candidate.id);
     let (mut replayed, mut refused) = (0, 0);
     for round in 0..8 {
         let key = format!("race-{round}-{}", Uuid::now_v7());
-        let name = format!("Idem{round}x{}", &Uuid::now_v7().simple().to_string()[24..]);
-        let body = new_candidate(&name);
-        let go = |app: Arc<TestApp>, token: String, key: String, body: Value| async move {
+        let title = format!("Idem{round}x{}", &Uuid::now_v7().simple().to_string()[24..]);
+        let body = json!({"title": title, "category": "job"});
+        let go = |app: Arc<TestApp>, token: String, key: String, body: Value, path: String| async move {
             app.request(
                 Method::POST,
-                "/api/v1/candidates",
+                &path,
                 Some(&token),
                 Some(body),
                 &[("idempotency-key", &key)],
@@ -447,15 +440,17 @@ async fn idempotent_create_racing_itself() {
         let (a, b) = tokio::join!(
             tokio::spawn(go(
                 app.clone(),
-                m.coordinator.token.clone(),
+                m.consultant.token.clone(),
                 key.clone(),
-                body.clone()
+                body.clone(),
+                goals.clone(),
             )),
             tokio::spawn(go(
                 app.clone(),
-                m.coordinator.token.clone(),
+                m.consultant.token.clone(),
                 key.clone(),
-                body.clone()
+                body.clone(),
+                goals.clone(),
             )),
         );
         let (a, b) = (a.expect("first"), b.expect("second"));
@@ -485,21 +480,26 @@ async fn idempotent_create_racing_itself() {
         } else {
             assert_eq!(first.raw, other.raw, "the replay is the first answer");
         }
-        let id = first.body["candidate"]["id"].as_str().expect("id");
-        let found = app
-            .get(
-                &format!("/api/v1/candidates?q={name}"),
-                &m.coordinator.token,
-            )
-            .await
-            .expect(200);
-        let items = found.body["items"].as_array().expect("items");
-        assert_eq!(items.len(), 1, "exactly one candidate: {}", found.body);
-        assert_eq!(items[0]["id"], id);
+        let id = first.body["id"].as_str().expect("id");
+        let found = app.get(&goals, &m.consultant.token).await.expect(200);
+        let same: Vec<&Value> = found.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|g| g["title"] == title.as_str())
+            .collect();
+        assert_eq!(same.len(), 1, "exactly one goal: {}", found.body);
+        assert_eq!(same[0]["id"], id);
         // Once the first has finished, a repeat replays it byte for byte.
-        let third = go(app.clone(), m.coordinator.token.clone(), key, body)
-            .await
-            .expect(201);
+        let third = go(
+            app.clone(),
+            m.consultant.token.clone(),
+            key,
+            body,
+            goals.clone(),
+        )
+        .await
+        .expect(201);
         assert_eq!(third.header("idempotent-replayed"), Some("true"));
         assert_eq!(third.raw, first.raw);
         assert_eq!(third.header("location"), first.header("location"));
@@ -522,36 +522,6 @@ async fn becomes_unauthorized(cli: &Client, token: &str) -> bool {
     false
 }
 
-/// Gives a principal a username and password.
-async fn give_login(app: &TestApp, id: Uuid, username: &str, role: Role, municipality: Uuid) {
-    let hash = app
-        .state
-        .hasher
-        .hash("correct horse battery")
-        .await
-        .expect("hash");
-    identity::set_login(
-        app.state.db.write(),
-        hash,
-        id,
-        username,
-        role,
-        Some(municipality),
-    )
-    .await
-    .expect("login");
-}
-
-async fn log_in(app: &TestApp, username: &str) -> Answer {
-    app.call(
-        Method::POST,
-        "/api/v1/auth/login",
-        None,
-        Some(json!({ "username": username, "password": "correct horse battery" })),
-    )
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn revocation_reaches_another_instance_within_the_check_window() {
     let app = TestApp::start_with(|c| c.session_check_secs = 1).await;
@@ -559,8 +529,15 @@ async fn revocation_reaches_another_instance_within_the_check_window() {
     let m = app.municipality("204").await;
 
     // Logout on instance 1 ends the session on instance 2.
-    give_login(&app, m.consultant.id, "konsulent.a", Role::Consultant, m.id).await;
-    let login = log_in(&app, "konsulent.a").await.expect(200);
+    give_login(
+        &app,
+        m.consultant.id,
+        "konsulent.a",
+        Role::Consultant,
+        Some(m.id),
+    )
+    .await;
+    let login = login(&app, "konsulent.a", PASSWORD).await.expect(200);
     let access = login.body["access_token"]
         .as_str()
         .expect("access")
@@ -595,7 +572,7 @@ async fn revocation_reaches_another_instance_within_the_check_window() {
 
     // Deactivation by the coordinator on instance 1 ends the member's sessions on instance 2.
     let member = identity::start_session(
-        &app.state,
+        &app.state.identity(),
         m.other_consultant.id,
         Role::Consultant,
         Some(m.id),
@@ -640,44 +617,32 @@ async fn revocation_reaches_another_instance_within_the_check_window() {
 
 /// The `kid` in a JWT's header.
 fn kid_of(token: &str) -> String {
-    let header = token.split('.').next().expect("header");
-    let header = base64url(header);
-    let v: Value = serde_json::from_slice(&header).expect("header json");
-    v["kid"].as_str().expect("kid").to_string()
-}
-
-fn base64url(s: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let (mut out, mut acc, mut bits) = (Vec::new(), 0u32, 0);
-    for c in s.bytes().filter(|&c| c != b'=') {
-        let v = ALPHABET.iter().position(|&a| a == c).expect("base64url") as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    out
+    jwt_part(token, 0)["kid"].as_str().expect("kid").to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rotated_keys_reach_another_instance() {
     let app = TestApp::start().await;
     let m = app.municipality("205").await;
-    give_login(&app, m.consultant.id, "konsulent.b", Role::Consultant, m.id).await;
+    give_login(
+        &app,
+        m.consultant.id,
+        "konsulent.b",
+        Role::Consultant,
+        Some(m.id),
+    )
+    .await;
     let second = Instance::start(&app.database_url, |_| {}).await;
     let before = m.coordinator.token.clone();
     let old_kid = kid_of(&before);
     second.get("/api/v1/me", &before).await.expect(200);
 
-    let new_kid = ips_api::tokens::rotate(&app.state.db)
+    let new_kid = ips_api::domain::tokens::rotate(&app.state.db, &app.state.kek)
         .await
         .expect("rotate");
     app.state.keys.reload(&app.state.db).await.expect("reload");
     assert_ne!(new_kid, old_kid);
-    let login = log_in(&app, "konsulent.b").await.expect(200);
+    let login = login(&app, "konsulent.b", PASSWORD).await.expect(200);
     let after = login.body["access_token"].as_str().expect("access");
     assert_eq!(kid_of(after), new_kid, "instance 1 signs with the new key");
 
@@ -712,7 +677,14 @@ async fn refresh_token_used_twice_concurrently() {
     let app = Arc::new(TestApp::start_with(|c| c.session_check_secs = 1).await);
     let second = Arc::new(Instance::start(&app.database_url, |c| c.session_check_secs = 1).await);
     let m = app.municipality("206").await;
-    give_login(&app, m.consultant.id, "konsulent.c", Role::Consultant, m.id).await;
+    give_login(
+        &app,
+        m.consultant.id,
+        "konsulent.c",
+        Role::Consultant,
+        Some(m.id),
+    )
+    .await;
     let refresh = |on_second: bool, token: String| {
         let (app, second) = (app.clone(), second.clone());
         tokio::spawn(async move {
@@ -730,7 +702,7 @@ async fn refresh_token_used_twice_concurrently() {
     // Both uses on one instance, then one on each.
     for round in 0..6 {
         let across = round % 2 == 1;
-        let login = log_in(&app, "konsulent.c").await.expect(200);
+        let login = login(&app, "konsulent.c", PASSWORD).await.expect(200);
         let access = login.body["access_token"].as_str().expect("access");
         let token = login.body["refresh_token"]
             .as_str()

@@ -102,19 +102,176 @@ async fn portal_files_are_revalidated_with_an_etag() {
         .await;
     assert_eq!(again.status.as_u16(), 304);
     assert!(again.raw.is_empty());
-    // Client-side routes get the page; files that are not the portal's are not served.
-    let page = app
-        .call(Method::GET, "/invitation/ABCD", None, None)
-        .await
-        .expect(200);
-    assert!(String::from_utf8_lossy(&page.raw).contains("<html"));
-    let hidden = app
-        .call(Method::GET, "/.gitignore", None, None)
+    app.finish().await;
+}
+
+/// The paths of the `routes` table in `portal/app.js`, in order.
+fn portal_app_routes() -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../portal/app.js");
+    let app_js = std::fs::read_to_string(&path).expect("portal/app.js");
+    let start = app_js
+        .find("const routes = [")
+        .expect("the routes table in app.js");
+    let end = start
+        + app_js[start..]
+            .find("];")
+            .expect("the end of the routes table");
+    app_js[start..end]
+        .lines()
+        .filter_map(|line| {
+            let rest = &line[line.find("path: '")? + "path: '".len()..];
+            Some(rest[..rest.find('\'')?].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_server_knows_every_screen_of_the_portal() {
+    let mut portal = portal_app_routes();
+    let mut server: Vec<String> = ips_api::routes::ops::PORTAL_ROUTES
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    assert!(
+        portal.len() >= 11,
+        "read too few routes from app.js: {portal:?}"
+    );
+    portal.sort();
+    server.sort();
+    assert_eq!(
+        portal, server,
+        "the routes table in portal/app.js and PORTAL_ROUTES in api/src/routes/ops.rs must list the same screens"
+    );
+}
+
+#[tokio::test]
+async fn screens_get_the_page_files_are_real_and_anything_else_is_404() {
+    let app = TestApp::start().await;
+    let get = |path: &'static str| app.call(Method::GET, path, None, None);
+    // Every screen, with its parameters filled in, gets the app page.
+    for route in portal_app_routes() {
+        let path = route
+            .replace(":code", "ABCD-EFGH")
+            .replace(":id", "0190abcd")
+            .replace(":key", "who5");
+        let page = app.call(Method::GET, &path, None, None).await.expect(200);
+        assert!(
+            String::from_utf8_lossy(&page.raw).contains("<html"),
+            "{path}"
+        );
+        assert!(
+            page.header("content-type")
+                .is_some_and(|t| t.starts_with("text/html"))
+        );
+    }
+    // Real files.
+    let robots = get("/robots.txt").await.expect(200);
+    assert!(
+        robots
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/plain"))
+    );
+    let text = String::from_utf8_lossy(&robots.raw).to_string();
+    assert!(
+        text.contains("User-agent: *") && text.contains("Disallow: /\n"),
+        "{text}"
+    );
+    let manifest = get("/manifest.webmanifest").await.expect(200);
+    assert_eq!(
+        manifest.header("content-type"),
+        Some("application/manifest+json")
+    );
+    let parsed: serde_json::Value = serde_json::from_slice(&manifest.raw).expect("manifest json");
+    assert_eq!(parsed["display"], "standalone");
+    for icon in parsed["icons"].as_array().expect("icons") {
+        let src = icon["src"].as_str().expect("src").to_string();
+        let png = app.call(Method::GET, &src, None, None).await.expect(200);
+        assert_eq!(png.header("content-type"), Some("image/png"), "{src}");
+        assert_eq!(&png.raw[1..4], b"PNG", "{src}");
+    }
+    get("/icon.svg").await.expect(200);
+    get("/.well-known/jwks.json").await.expect(200);
+    // Anything else is a plain 404, never the app page.
+    for path in [
+        "/favicon.ico",
+        "/manifest.json",
+        "/.well-known/security.txt",
+        "/.well-known/change-password",
+        "/.gitignore",
+        "/tests/helpers.mjs",
+        "/goals/new.js",
+        "/goals/1/steps",
+        "/no-such-page",
+        "/wp-login.php",
+    ] {
+        let a = get(path).await.expect(404);
+        assert!(
+            !String::from_utf8_lossy(&a.raw).contains("app.js"),
+            "{path}"
+        );
+    }
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn the_service_worker_is_versioned_by_the_portal_it_serves() {
+    let app = TestApp::start().await;
+    let sw = app
+        .call(Method::GET, "/sw.js", None, None)
         .await
         .expect(200);
     assert!(
-        String::from_utf8_lossy(&hidden.raw).contains("<html"),
-        "dotfiles are not embedded"
+        sw.header("content-type")
+            .is_some_and(|t| t.starts_with("text/javascript"))
     );
+    let text = String::from_utf8_lossy(&sw.raw).to_string();
+    assert!(
+        !text.contains("__PORTAL_VERSION__"),
+        "the version is filled in"
+    );
+    let etag = sw
+        .header("etag")
+        .expect("etag")
+        .trim_matches('"')
+        .to_string();
+    assert!(
+        text.contains(&format!("'{etag}'")),
+        "the version in sw.js is its ETag, a hash of the whole portal"
+    );
+    let again = app
+        .request(
+            Method::GET,
+            "/sw.js",
+            None,
+            None,
+            &[("if-none-match", &format!("\"{etag}\""))],
+        )
+        .await;
+    assert_eq!(again.status.as_u16(), 304);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn the_first_paint_styles_are_allowed_by_their_hash_only() {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let app = TestApp::start().await;
+    let page = app.call(Method::GET, "/", None, None).await.expect(200);
+    let html = String::from_utf8_lossy(&page.raw).to_string();
+    let start = html.find("<style>").expect("an inline style block") + "<style>".len();
+    let end = start + html[start..].find("</style>").expect("its end");
+    let hash = base64::engine::general_purpose::STANDARD
+        .encode(Sha256::digest(&html.as_bytes()[start..end]));
+    let csp = page.header("content-security-policy").expect("csp");
+    assert!(
+        csp.contains(&format!("style-src 'self' 'sha256-{hash}'")),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(
+        html.contains("<meta name=\"description\""),
+        "a description for search results and sharing"
+    );
+    assert!(html.contains("<link rel=\"manifest\" href=\"/manifest.webmanifest\">"));
     app.finish().await;
 }

@@ -1,6 +1,10 @@
 //! Municipalities, staff and service accounts: the operator's and coordinators' side.
 use chrono::Utc;
-use entity::{municipality, service_account, staff};
+use entity::{
+    ids::{MunicipalityId, ServiceAccountId, StaffId},
+    municipality, service_account, staff,
+    types::{AuditAction, AuditResource, Role, Scope, Scopes, SessionEnd},
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -9,12 +13,16 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    DomainError, DomainResult, events,
+    DomainError, DomainResult,
+    access::Actor,
+    events,
     identity::{self, NewInvitation},
+    journal::{self, Subject},
     on_unique,
     pagination::PageRequest,
+    values::{Email, MunicipalityCode, Phone},
 };
-use crate::{auth::Role, db::Db};
+use crate::db::Db;
 
 /// A municipality's settings, stored as JSON.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -23,7 +31,15 @@ pub struct Settings {
     pub max_age: i32,
     /// Open courses a consultant may carry; `None` means no hard limit (a warning from 21 on).
     pub caseload_hard_limit: Option<i32>,
+    /// Years after a candidate's last course ended before their personal data is erased.
     pub retention_years: i32,
+    /// Months the audit log is kept (never fewer than 6). Settings stored before it existed read as 24.
+    #[serde(default = "default_audit_retention_months")]
+    pub audit_retention_months: i32,
+}
+
+fn default_audit_retention_months() -> i32 {
+    24
 }
 
 impl Default for Settings {
@@ -33,6 +49,7 @@ impl Default for Settings {
             max_age: 29,
             caseload_hard_limit: None,
             retention_years: 5,
+            audit_retention_months: default_audit_retention_months(),
         }
     }
 }
@@ -46,15 +63,15 @@ impl Settings {
 pub async fn create_municipality(
     db: &Db,
     name: &str,
-    code: &str,
+    code: MunicipalityCode,
     settings: Settings,
 ) -> DomainResult<municipality::Model> {
     let now = Utc::now();
     let txn = db.begin().await?;
     let m = municipality::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(MunicipalityId::generate()),
         name: Set(name.trim().to_string()),
-        code: Set(code.to_string()),
+        code: Set(code.into_inner()),
         settings: Set(
             serde_json::to_string(&settings).map_err(|e| DomainError::Internal(e.to_string()))?
         ),
@@ -80,10 +97,10 @@ pub async fn list_municipalities(
     if let Some(after) = page.after {
         q = q.filter(municipality::Column::Id.gt(after));
     }
-    Ok(page.finish(q.all(db.read()).await?, |m| m.id))
+    Ok(page.finish(q.all(db.read()).await?, |m| m.id.0))
 }
 
-pub async fn get_municipality(db: &Db, id: Uuid) -> DomainResult<municipality::Model> {
+pub async fn get_municipality(db: &Db, id: MunicipalityId) -> DomainResult<municipality::Model> {
     municipality::Entity::find_by_id(id)
         .one(db.read())
         .await?
@@ -93,87 +110,71 @@ pub async fn get_municipality(db: &Db, id: Uuid) -> DomainResult<municipality::M
 /// A change to a municipality; `None` leaves a field as it is.
 pub struct MunicipalityChange {
     pub name: Option<String>,
-    pub code: Option<String>,
+    pub code: Option<MunicipalityCode>,
     pub settings: Option<Settings>,
 }
 
 pub async fn update_municipality(
     db: &Db,
-    id: Uuid,
+    id: MunicipalityId,
     expected: Option<i32>,
     change: MunicipalityChange,
 ) -> DomainResult<municipality::Model> {
     let current = get_municipality(db, id).await?;
-    if expected.is_some_and(|v| v != current.version) {
-        return Err(DomainError::Stale);
-    }
     let version = current.version;
     let mut am = current.into_active_model();
     if let Some(name) = change.name {
         am.name = Set(name.trim().to_string());
     }
     if let Some(code) = change.code {
-        am.code = Set(code);
+        am.code = Set(code.into_inner());
     }
     if let Some(settings) = change.settings {
         am.settings =
             Set(serde_json::to_string(&settings)
                 .map_err(|e| DomainError::Internal(e.to_string()))?);
     }
-    am.version = Set(version + 1);
-    am.updated_at = Set(Utc::now());
-    let res = municipality::Entity::update_many()
-        .set(am)
-        .filter(municipality::Column::Id.eq(id))
-        .filter(municipality::Column::Version.eq(version))
-        .exec_with_returning(db.write())
+    journal::versioned_update::<municipality::Entity, _>(db.write(), id, version, expected, am)
         .await
-        .map_err(|e| on_unique(e, "A municipality with this code exists already."))?;
-    res.into_iter().next().ok_or(DomainError::Stale)
+        .map_err(|e| match e {
+            DomainError::Db(e) => on_unique(e, "A municipality with this code exists already."),
+            other => other,
+        })
 }
 
 /// A new staff member.
 pub struct NewStaff {
-    pub municipality_id: Uuid,
+    pub municipality_id: MunicipalityId,
     pub display_name: String,
-    pub email: String,
-    pub phone: Option<String>,
+    pub email: Email,
+    pub phone: Option<Phone>,
     pub role: Role,
 }
 
 /// Creates a staff member and their invitation. `within` limits a coordinator to their municipality.
 pub async fn create_staff(
     db: &Db,
-    within: Option<Uuid>,
+    within: Option<MunicipalityId>,
     new: NewStaff,
 ) -> DomainResult<(staff::Model, NewInvitation)> {
-    if within.is_some_and(|m| m != new.municipality_id) {
-        return Err(DomainError::field(
-            "municipality_id",
-            "invalid_value",
-            "must be your own municipality",
-        ));
-    }
-    if municipality::Entity::find_by_id(new.municipality_id)
-        .one(db.read())
-        .await?
-        .is_none()
+    // Another municipality than the coordinator's own, or none at all: out of reach, so 404 (§4.1).
+    if within.is_some_and(|m| m != new.municipality_id)
+        || municipality::Entity::find_by_id(new.municipality_id)
+            .one(db.read())
+            .await?
+            .is_none()
     {
-        return Err(DomainError::field(
-            "municipality_id",
-            "invalid_value",
-            "no such municipality",
-        ));
+        return Err(DomainError::NotFound);
     }
     let now = Utc::now();
     let txn = db.begin().await?;
     let s = staff::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(StaffId::generate()),
         municipality_id: Set(Some(new.municipality_id)),
-        role: Set(new.role.as_str().to_string()),
+        role: Set(new.role),
         display_name: Set(new.display_name.trim().to_string()),
-        email: Set(Some(new.email.trim().to_string())),
-        phone: Set(new.phone),
+        email: Set(Some(new.email.into_inner())),
+        phone: Set(new.phone.map(Phone::into_inner)),
         active: Set(true),
         version: Set(1),
         created_at: Set(now),
@@ -181,14 +182,14 @@ pub async fn create_staff(
     }
     .insert(&txn)
     .await?;
-    let invitation = identity::invite(&txn, s.id, new.role, Some(new.municipality_id)).await?;
+    let invitation = identity::invite(&txn, s.id.0, new.role, Some(new.municipality_id)).await?;
     txn.commit().await?;
     Ok((s, invitation))
 }
 
 /// Staff reachable by a manager: an admin sees all non-admin staff, a coordinator their municipality's.
-fn staff_scope(within: Option<Uuid>) -> Condition {
-    let base = Condition::all().add(staff::Column::Role.ne("admin"));
+fn staff_scope(within: Option<MunicipalityId>) -> Condition {
+    let base = Condition::all().add(staff::Column::Role.ne(Role::Admin));
     match within {
         Some(m) => base.add(staff::Column::MunicipalityId.eq(m)),
         None => base,
@@ -197,8 +198,8 @@ fn staff_scope(within: Option<Uuid>) -> Condition {
 
 pub async fn list_staff(
     db: &Db,
-    within: Option<Uuid>,
-    municipality_id: Option<Uuid>,
+    within: Option<MunicipalityId>,
+    municipality_id: Option<MunicipalityId>,
     page: PageRequest,
 ) -> DomainResult<(Vec<staff::Model>, Option<String>)> {
     let mut q = staff::Entity::find()
@@ -211,10 +212,14 @@ pub async fn list_staff(
     if let Some(after) = page.after {
         q = q.filter(staff::Column::Id.gt(after));
     }
-    Ok(page.finish(q.all(db.read()).await?, |s| s.id))
+    Ok(page.finish(q.all(db.read()).await?, |s| s.id.0))
 }
 
-pub async fn get_staff(db: &Db, within: Option<Uuid>, id: Uuid) -> DomainResult<staff::Model> {
+pub async fn get_staff(
+    db: &Db,
+    within: Option<MunicipalityId>,
+    id: StaffId,
+) -> DomainResult<staff::Model> {
     staff::Entity::find_by_id(id)
         .filter(staff_scope(within))
         .one(db.read())
@@ -225,74 +230,81 @@ pub async fn get_staff(db: &Db, within: Option<Uuid>, id: Uuid) -> DomainResult<
 /// A change to a staff member; `phone: Some(None)` clears it.
 pub struct StaffChange {
     pub display_name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<Option<String>>,
+    pub email: Option<Email>,
+    pub phone: Option<Option<Phone>>,
     pub role: Option<Role>,
     pub active: Option<bool>,
 }
 
+/// Changes a staff member. A role change voids any invitation not yet accepted (the role a login gets
+/// comes from the record anyway) and, like a deactivation, ends the member's sessions; both are audited.
 pub async fn update_staff(
     db: &Db,
-    within: Option<Uuid>,
-    id: Uuid,
+    within: Option<MunicipalityId>,
+    actor: Actor,
+    id: StaffId,
     expected: Option<i32>,
     change: StaffChange,
 ) -> DomainResult<staff::Model> {
     let current = get_staff(db, within, id).await?;
-    if expected.is_some_and(|v| v != current.version) {
-        return Err(DomainError::Stale);
-    }
     let version = current.version;
     let deactivating = change.active == Some(false) && current.active;
-    let role_change = change.role.filter(|r| r.as_str() != current.role);
+    let activity_change = change.active.filter(|a| *a != current.active);
+    let role_change = change.role.filter(|r| *r != current.role);
     let mut am = current.into_active_model();
     if let Some(v) = change.display_name {
         am.display_name = Set(v.trim().to_string());
     }
     if let Some(v) = change.email {
-        am.email = Set(Some(v.trim().to_string()));
+        am.email = Set(Some(v.into_inner()));
     }
     if let Some(v) = change.phone {
-        am.phone = Set(v);
+        am.phone = Set(v.map(Phone::into_inner));
     }
     if let Some(r) = change.role {
-        am.role = Set(r.as_str().to_string());
+        am.role = Set(r);
     }
     if let Some(a) = change.active {
         am.active = Set(a);
     }
-    am.version = Set(version + 1);
-    am.updated_at = Set(Utc::now());
     let txn = db.begin().await?;
-    let updated = staff::Entity::update_many()
-        .set(am)
-        .filter(staff::Column::Id.eq(id))
-        .filter(staff::Column::Version.eq(version))
-        .exec_with_returning(&txn)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(DomainError::Stale)?;
+    let updated =
+        journal::versioned_update::<staff::Entity, _>(&txn, id, version, expected, am).await?;
     if let Some(role) = role_change {
-        use entity::credential;
+        use entity::{credential, invitation};
         credential::Entity::update_many()
             .col_expr(
                 credential::Column::Role,
-                sea_orm::sea_query::Expr::value(role.as_str()),
+                sea_orm::sea_query::Expr::value(role),
             )
-            .filter(credential::Column::PrincipalId.eq(id))
+            .filter(credential::Column::PrincipalId.eq(id.0))
             .exec(&txn)
             .await?;
+        invitation::Entity::update_many()
+            .col_expr(
+                invitation::Column::UsedAt,
+                sea_orm::sea_query::Expr::value(Utc::now()),
+            )
+            .filter(invitation::Column::PrincipalId.eq(id.0))
+            .filter(invitation::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await?;
+        let subject = staff_subject(&updated, AuditResource::StaffRole)?;
+        journal::record(&txn, actor, &subject, None, AuditAction::Update).await?;
+    }
+    if activity_change.is_some() {
+        let subject = staff_subject(&updated, AuditResource::StaffActive)?;
+        journal::record(&txn, actor, &subject, None, AuditAction::Update).await?;
     }
     if deactivating || role_change.is_some() {
         // Tokens carry the role; a changed or deactivated account must log in again.
         identity::revoke_all(
             &txn,
-            id,
+            id.0,
             if deactivating {
-                "deactivated"
+                SessionEnd::Deactivated
             } else {
-                "role_changed"
+                SessionEnd::RoleChanged
             },
         )
         .await?;
@@ -301,34 +313,62 @@ pub async fn update_staff(
     Ok(updated)
 }
 
+/// A new invitation for a staff member (a lost login, or one voided by a role change): the old
+/// invitation and login stop working, and their sessions end.
+pub async fn reinvite_staff(
+    db: &Db,
+    within: Option<MunicipalityId>,
+    actor: Actor,
+    id: StaffId,
+) -> DomainResult<NewInvitation> {
+    let member = get_staff(db, within, id).await?;
+    if !member.active {
+        return Err(DomainError::Conflict(
+            "This staff member is deactivated. Activate them first (`active: true`).".into(),
+        ));
+    }
+    let txn = db.begin().await?;
+    let invitation = identity::invite(&txn, id.0, member.role, member.municipality_id).await?;
+    let subject = staff_subject(&member, AuditResource::StaffInvitation)?;
+    journal::record(&txn, actor, &subject, None, AuditAction::Create).await?;
+    txn.commit().await?;
+    Ok(invitation)
+}
+
+/// A staff member as the subject of an audit entry (staff reachable by managers always belong to a
+/// municipality).
+fn staff_subject(member: &staff::Model, resource: AuditResource) -> DomainResult<Subject> {
+    let municipality_id = member
+        .municipality_id
+        .ok_or_else(|| DomainError::Internal(format!("staff {} has no municipality", member.id)))?;
+    Ok(Subject::municipal(
+        municipality_id,
+        resource,
+        Some(member.id.0),
+    ))
+}
+
 pub async fn create_service_account(
     db: &Db,
-    municipality_id: Uuid,
+    municipality_id: MunicipalityId,
     name: &str,
-    scopes: &[crate::auth::Scope],
+    scopes: &[Scope],
 ) -> DomainResult<(service_account::Model, String)> {
     if municipality::Entity::find_by_id(municipality_id)
         .one(db.read())
         .await?
         .is_none()
     {
-        return Err(DomainError::field(
-            "municipality_id",
-            "invalid_value",
-            "no such municipality",
-        ));
+        return Err(DomainError::NotFound);
     }
     let (secret, hash) = identity::new_client_secret();
-    let mut scope_names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
-    scope_names.sort_unstable();
-    scope_names.dedup();
     let sa = service_account::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(ServiceAccountId::generate()),
         municipality_id: Set(municipality_id),
         name: Set(name.trim().to_string()),
         client_id: Set(format!("ips_{}", Uuid::now_v7().simple())),
         secret_hash: Set(hash),
-        scopes: Set(scope_names.join(" ")),
+        scopes: Set(Scopes::new(scopes.to_vec())),
         created_at: Set(Utc::now()),
         deleted_at: Set(None),
     }
@@ -337,7 +377,7 @@ pub async fn create_service_account(
     Ok((sa, secret))
 }
 
-fn service_scope(within: Option<Uuid>) -> Condition {
+fn service_scope(within: Option<MunicipalityId>) -> Condition {
     let base = Condition::all().add(service_account::Column::DeletedAt.is_null());
     match within {
         Some(m) => base.add(service_account::Column::MunicipalityId.eq(m)),
@@ -347,7 +387,7 @@ fn service_scope(within: Option<Uuid>) -> Condition {
 
 pub async fn list_service_accounts(
     db: &Db,
-    within: Option<Uuid>,
+    within: Option<MunicipalityId>,
     page: PageRequest,
 ) -> DomainResult<(Vec<service_account::Model>, Option<String>)> {
     let mut q = service_account::Entity::find()
@@ -357,10 +397,14 @@ pub async fn list_service_accounts(
     if let Some(after) = page.after {
         q = q.filter(service_account::Column::Id.gt(after));
     }
-    Ok(page.finish(q.all(db.read()).await?, |s| s.id))
+    Ok(page.finish(q.all(db.read()).await?, |s| s.id.0))
 }
 
-pub async fn delete_service_account(db: &Db, within: Option<Uuid>, id: Uuid) -> DomainResult<()> {
+pub async fn delete_service_account(
+    db: &Db,
+    within: Option<MunicipalityId>,
+    id: ServiceAccountId,
+) -> DomainResult<()> {
     let res = service_account::Entity::update_many()
         .col_expr(
             service_account::Column::DeletedAt,
@@ -376,28 +420,46 @@ pub async fn delete_service_account(db: &Db, within: Option<Uuid>, id: Uuid) -> 
     Ok(())
 }
 
-/// The display name of a principal for `/me`.
-pub async fn display_name(db: &Db, id: Uuid, role: Role) -> DomainResult<String> {
+/// What `/me` tells a principal about themselves beside their token's claims.
+pub struct Profile {
+    /// The name to greet them with.
+    pub display_name: String,
+    /// A candidate's language (`da` or `en`); `None` for everyone else.
+    pub language: Option<entity::types::Language>,
+}
+
+/// The profile of a principal for `/me`.
+pub async fn profile(db: &Db, id: Uuid, role: Role) -> DomainResult<Profile> {
     match role {
         Role::Candidate => {
-            let c = entity::candidate::Entity::find_by_id(id)
+            let c = entity::candidate::Entity::find_by_id(entity::ids::CandidateId(id))
+                .filter(entity::candidate::Column::ErasedAt.is_null())
                 .one(db.read())
                 .await?
                 .ok_or(DomainError::NotFound)?;
-            Ok(c.preferred_name.unwrap_or(c.given_name))
+            Ok(Profile {
+                display_name: c.preferred_name.unwrap_or(c.given_name),
+                language: Some(c.language),
+            })
         }
         Role::Service => {
-            let s = service_account::Entity::find_by_id(id)
+            let s = service_account::Entity::find_by_id(ServiceAccountId(id))
                 .one(db.read())
                 .await?
                 .ok_or(DomainError::NotFound)?;
-            Ok(s.name)
+            Ok(Profile {
+                display_name: s.name,
+                language: None,
+            })
         }
-        _ => Ok(staff::Entity::find_by_id(id)
-            .one(db.read())
-            .await?
-            .ok_or(DomainError::NotFound)?
-            .display_name),
+        _ => Ok(Profile {
+            display_name: staff::Entity::find_by_id(StaffId(id))
+                .one(db.read())
+                .await?
+                .ok_or(DomainError::NotFound)?
+                .display_name,
+            language: None,
+        }),
     }
 }
 
@@ -407,14 +469,14 @@ pub async fn create_admin(
     hashed: String,
     username: &str,
     email: Option<String>,
-) -> DomainResult<Uuid> {
+) -> DomainResult<StaffId> {
     let now = Utc::now();
-    let id = Uuid::now_v7();
+    let id = StaffId::generate();
     let txn = db.begin().await?;
     staff::ActiveModel {
         id: Set(id),
         municipality_id: Set(None),
-        role: Set("admin".into()),
+        role: Set(Role::Admin),
         display_name: Set(username.to_string()),
         email: Set(email),
         phone: Set(None),
@@ -425,7 +487,7 @@ pub async fn create_admin(
     }
     .insert(&txn)
     .await?;
-    identity::set_login(&txn, hashed, id, username, Role::Admin, None).await?;
+    identity::set_login(&txn, hashed, id.0, username, Role::Admin, None).await?;
     txn.commit().await?;
     Ok(id)
 }

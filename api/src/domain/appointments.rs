@@ -4,7 +4,14 @@
 //! NULL`), so with any number of instances on one database exactly one of them sends it.
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Copenhagen;
-use entity::{appointment, candidate, enrollment};
+pub use entity::types::{
+    AppointmentKind as Kind, AppointmentReply as CandidateResponse, AppointmentStatus,
+};
+use entity::{
+    appointment, candidate, enrollment,
+    ids::{AppointmentId, CandidateId, StaffId},
+    types::{AuditAction, AuditResource, CourseStatus, EventType, NotificationKind},
+};
 use poem_openapi::Enum;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
@@ -12,18 +19,16 @@ use sea_orm::{
     sea_query::{Expr, Query},
 };
 use serde_json::json;
-use uuid::Uuid;
 
 use super::{
-    DomainError, DomainResult, audit, candidates,
-    enrollment::{self as course, Status},
-    events, notifications,
+    DomainError, DomainResult,
+    access::{Reach, Reached},
+    enrollment as course, events,
+    journal::{self, Subject},
+    notifications,
     pagination::PageRequest,
 };
-use crate::{
-    auth::{Actor, CandidateScope},
-    db::Db,
-};
+use crate::db::Db;
 
 /// An appointment lasts at most this long.
 pub const MAX_HOURS: i64 = 12;
@@ -32,90 +37,15 @@ pub const REMINDER_HOURS: i64 = 24;
 /// Without `ends_at`, an appointment lasts this long.
 pub const DEFAULT_MINUTES: i64 = 60;
 /// Course statuses in which no reminder is sent: paused (SPEC §4.8) or ended.
-const QUIET: [&str; 3] = ["paused", "completed", "stopped"];
-
-/// What an appointment is.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "snake_case")]
-pub enum Kind {
-    /// A meeting with the IPS consultant.
-    ConsultantMeeting,
-    /// A meeting with an employer (counts as an employer contact when completed).
-    Employer,
-    /// A meeting with a school or education (counts as an employer contact when completed).
-    Education,
-    /// A network group.
-    NetworkGroup,
-    /// Treatment.
-    Treatment,
-    /// Something else.
-    Other,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ConsultantMeeting => "consultant_meeting",
-            Self::Employer => "employer",
-            Self::Education => "education",
-            Self::NetworkGroup => "network_group",
-            Self::Treatment => "treatment",
-            Self::Other => "other",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        [
-            Self::ConsultantMeeting,
-            Self::Employer,
-            Self::Education,
-            Self::NetworkGroup,
-            Self::Treatment,
-            Self::Other,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-        .unwrap_or(Self::Other)
-    }
-}
-
-/// Where an appointment stands.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "snake_case")]
-pub enum AppointmentStatus {
-    /// Booked.
-    Scheduled,
-    /// Called off by staff (with a reason).
-    Cancelled,
-    /// Took place.
-    Completed,
-    /// The candidate did not come.
-    NoShow,
-}
-
-impl AppointmentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Scheduled => "scheduled",
-            Self::Cancelled => "cancelled",
-            Self::Completed => "completed",
-            Self::NoShow => "no_show",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "cancelled" => Self::Cancelled,
-            "completed" => Self::Completed,
-            "no_show" => Self::NoShow,
-            _ => Self::Scheduled,
-        }
-    }
-}
+const QUIET: [CourseStatus; 3] = [
+    CourseStatus::Paused,
+    CourseStatus::Completed,
+    CourseStatus::Stopped,
+];
 
 /// How an appointment that took place (or did not) is closed.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename = "AppointmentClosing", rename_all = "snake_case")]
 pub enum CloseStatus {
     /// It took place.
     Completed,
@@ -132,43 +62,9 @@ impl From<CloseStatus> for AppointmentStatus {
     }
 }
 
-/// The candidate's answer to an appointment, as stored.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "snake_case")]
-pub enum CandidateResponse {
-    /// Not answered (yet, or since the appointment moved).
-    None,
-    /// The candidate will come.
-    Accepted,
-    /// The candidate cannot come.
-    Declined,
-    /// The candidate asks to move it.
-    RescheduleRequested,
-}
-
-impl CandidateResponse {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Accepted => "accepted",
-            Self::Declined => "declined",
-            Self::RescheduleRequested => "reschedule_requested",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "accepted" => Self::Accepted,
-            "declined" => Self::Declined,
-            "reschedule_requested" => Self::RescheduleRequested,
-            _ => Self::None,
-        }
-    }
-}
-
 /// What a candidate can answer.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename = "AppointmentAnswerChoice", rename_all = "snake_case")]
 pub enum Answer {
     /// I will come.
     Accepted,
@@ -186,41 +82,6 @@ impl From<Answer> for CandidateResponse {
             Answer::RescheduleRequested => Self::RescheduleRequested,
         }
     }
-}
-
-/// Who reads appointments: the candidate themselves, or staff reaching the candidate through their scope.
-#[derive(Clone, Copy, Debug)]
-pub enum Who {
-    Candidate(Actor),
-    Staff(Actor, CandidateScope),
-}
-
-/// The candidate the caller reaches (404 otherwise).
-async fn reach<C: ConnectionTrait>(
-    db: &C,
-    who: &Who,
-    candidate_id: Uuid,
-) -> DomainResult<candidate::Model> {
-    match who {
-        Who::Candidate(a) if a.id == candidate_id => candidate::Entity::find_by_id(candidate_id)
-            .one(db)
-            .await?
-            .ok_or(DomainError::NotFound),
-        Who::Candidate(_) => Err(DomainError::NotFound),
-        Who::Staff(_, scope) => candidates::find_in_scope(db, scope, candidate_id).await,
-    }
-}
-
-async fn find<C: ConnectionTrait>(
-    db: &C,
-    candidate_id: Uuid,
-    id: Uuid,
-) -> DomainResult<appointment::Model> {
-    appointment::Entity::find_by_id(id)
-        .filter(appointment::Column::CandidateId.eq(candidate_id))
-        .one(db)
-        .await?
-        .ok_or(DomainError::NotFound)
 }
 
 /// Midnight at the start of a Copenhagen day, as an instant.
@@ -249,8 +110,8 @@ pub struct ListFilter {
 /// appointment's id; the next page starts after its `(starts_at, id)`.
 pub async fn list(
     db: &Db,
-    who: &Who,
-    candidate_id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
     filter: ListFilter,
     page: PageRequest,
 ) -> DomainResult<(Vec<appointment::Model>, Option<String>)> {
@@ -264,9 +125,9 @@ pub async fn list(
         ));
     }
     let conn = db.read();
-    let c = reach(conn, who, candidate_id).await?;
-    let mut q = appointment::Entity::find()
-        .filter(appointment::Column::CandidateId.eq(c.id))
+    let c = reach.candidate(conn, candidate_id).await?;
+    let mut q = c
+        .rows::<appointment::Entity>()
         .order_by_asc(appointment::Column::StartsAt)
         .order_by_asc(appointment::Column::Id)
         .limit(page.fetch());
@@ -277,27 +138,26 @@ pub async fn list(
         q = q.filter(appointment::Column::StartsAt.lt(to));
     }
     if let Some(s) = filter.status {
-        q = q.filter(appointment::Column::Status.eq(s.as_str()));
+        q = q.filter(appointment::Column::Status.eq(s));
     }
     if filter.during_pause {
-        let e = course::current(conn, c.id).await?;
-        if e.status != Status::Paused.as_str() {
-            audit_read(db, who, &c, None).await?;
+        let e = course::current(conn, c.id()).await?;
+        if e.status != CourseStatus::Paused {
+            audit_read(db, &c, None).await?;
             return Ok((Vec::new(), None));
         }
         q = q
-            .filter(appointment::Column::Status.eq(AppointmentStatus::Scheduled.as_str()))
+            .filter(appointment::Column::Status.eq(AppointmentStatus::Scheduled))
             .filter(appointment::Column::StartsAt.gte(copenhagen_midnight(e.last_effective_on)));
         if let Some(resume_on) = e.resume_on {
             q = q.filter(appointment::Column::StartsAt.lt(copenhagen_midnight(resume_on)));
         }
     }
     if let Some(after) = page.after {
-        let last = appointment::Entity::find_by_id(after)
-            .filter(appointment::Column::CandidateId.eq(c.id))
-            .one(conn)
-            .await?
-            .ok_or_else(|| {
+        let last = c
+            .find::<appointment::Entity, _>(conn, AppointmentId(after))
+            .await
+            .map_err(|_| {
                 DomainError::field("cursor", "invalid_value", "is not a cursor this API issued")
             })?;
         q = q.filter(
@@ -310,40 +170,33 @@ pub async fn list(
                 ),
         );
     }
-    let (rows, next) = page.finish(q.all(conn).await?, |a| a.id);
-    audit_read(db, who, &c, None).await?;
+    let (rows, next) = page.finish(q.all(conn).await?, |a| a.id.0);
+    audit_read(db, &c, None).await?;
     Ok((rows, next))
 }
 
 pub async fn get(
     db: &Db,
-    who: &Who,
-    candidate_id: Uuid,
-    id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
+    id: AppointmentId,
 ) -> DomainResult<appointment::Model> {
-    let c = reach(db.read(), who, candidate_id).await?;
-    let a = find(db.read(), c.id, id).await?;
-    audit_read(db, who, &c, Some(a.id)).await?;
+    let c = reach.candidate(db.read(), candidate_id).await?;
+    let a = c.find::<appointment::Entity, _>(db.read(), id).await?;
+    audit_read(db, &c, Some(a.id)).await?;
     Ok(a)
 }
 
-async fn audit_read(
-    db: &Db,
-    who: &Who,
-    c: &candidate::Model,
-    id: Option<Uuid>,
-) -> DomainResult<()> {
-    if let Who::Staff(actor, _) = who {
-        audit::record(
-            db.write(),
-            *actor,
-            Some(c.municipality_id),
-            Some(c.id),
-            audit::Action::Read,
-            "appointment",
-            id,
-        )
-        .await?;
+/// Staff reads are audited (the candidate reading their own are not).
+async fn audit_read(db: &Db, c: &Reached, id: Option<AppointmentId>) -> DomainResult<()> {
+    if c.through_scope() {
+        let subject = Subject::candidate(
+            c.municipality_id(),
+            c.id(),
+            AuditResource::Appointment,
+            id.map(|i| i.0),
+        );
+        journal::read(db.write(), c.actor(), &subject).await?;
     }
     Ok(())
 }
@@ -351,7 +204,7 @@ async fn audit_read(
 /// The next scheduled appointments of a candidate that have not ended (for the plan): one indexed query.
 pub async fn upcoming<C: ConnectionTrait>(
     db: &C,
-    candidate_id: Uuid,
+    candidate_id: CandidateId,
     now: DateTime<Utc>,
     limit: u64,
 ) -> DomainResult<Vec<appointment::Model>> {
@@ -360,7 +213,7 @@ pub async fn upcoming<C: ConnectionTrait>(
         // Bounded below by the longest possible appointment, so the index range stays small.
         .filter(appointment::Column::StartsAt.gt(now - Duration::hours(MAX_HOURS)))
         .filter(appointment::Column::EndsAt.gt(now))
-        .filter(appointment::Column::Status.eq(AppointmentStatus::Scheduled.as_str()))
+        .filter(appointment::Column::Status.eq(AppointmentStatus::Scheduled))
         .order_by_asc(appointment::Column::StartsAt)
         .order_by_asc(appointment::Column::Id)
         .limit(limit)
@@ -474,33 +327,23 @@ fn payload(a: &appointment::Model) -> serde_json::Value {
     })
 }
 
+/// Records a change of `a` by whoever reached its candidate: the event (ids and times) and the audit.
 async fn record<C: ConnectionTrait>(
     txn: &C,
-    actor: Actor,
+    c: &Reached,
     a: &appointment::Model,
-    event: &str,
-    action: audit::Action,
+    event: EventType,
+    action: AuditAction,
 ) -> DomainResult<()> {
-    events::append(txn, a.municipality_id, event, payload(a)).await?;
-    audit::record(
-        txn,
-        actor,
-        Some(a.municipality_id),
-        Some(a.candidate_id),
-        action,
-        "appointment",
-        Some(a.id),
-    )
-    .await?;
-    Ok(())
+    let subject = Subject::of(c, AuditResource::Appointment, a.id);
+    journal::record(txn, c.actor(), &subject, Some((event, payload(a))), action).await
 }
 
 /// Staff book an appointment. The candidate is told; one less than 24 h ahead gets its reminder at once.
 pub async fn create(
     db: &Db,
-    scope: &CandidateScope,
-    actor: Actor,
-    candidate_id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
     new: NewAppointment,
 ) -> DomainResult<appointment::Model> {
     let now = Utc::now();
@@ -511,26 +354,27 @@ pub async fn create(
         .unwrap_or(new.starts_at + Duration::minutes(DEFAULT_MINUTES));
     check_times(new.starts_at, ends_at, now)?;
     let txn = db.begin().await?;
-    let c = candidates::find_in_scope(&txn, scope, candidate_id).await?;
+    let c = reach.candidate(&txn, candidate_id).await?;
+    let booked_by = staff_of(&c)?;
     let a = appointment::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        candidate_id: Set(c.id),
-        municipality_id: Set(c.municipality_id),
-        kind: Set(new.kind.as_str().into()),
+        id: Set(AppointmentId::generate()),
+        candidate_id: Set(c.id()),
+        municipality_id: Set(c.municipality_id()),
+        kind: Set(new.kind),
         title: Set(title),
         starts_at: Set(new.starts_at),
         ends_at: Set(ends_at),
         location: Set(tidy(new.location)),
         online_url: Set(online_url),
         note_for_candidate: Set(tidy(new.note_for_candidate)),
-        status: Set(AppointmentStatus::Scheduled.as_str().into()),
+        status: Set(AppointmentStatus::Scheduled),
         cancel_reason: Set(None),
-        candidate_response: Set(CandidateResponse::None.as_str().into()),
+        candidate_response: Set(CandidateResponse::None),
         response_message: Set(None),
         responded_at: Set(None),
         sequence: Set(0),
         reminded_at: Set(None),
-        created_by: Set(actor.id),
+        created_by: Set(booked_by),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -540,16 +384,16 @@ pub async fn create(
     notifications::add(
         &txn,
         a.candidate_id,
-        "appointment_created",
+        NotificationKind::AppointmentCreated,
         json!({"appointment_id": a.id, "starts_at": a.starts_at}),
     )
     .await?;
     record(
         &txn,
-        actor,
+        &c,
         &a,
-        "appointment.created",
-        audit::Action::Create,
+        EventType::AppointmentCreated,
+        AuditAction::Create,
     )
     .await?;
     let a = remind_if_due(&txn, a, now).await?;
@@ -557,7 +401,17 @@ pub async fn create(
     Ok(a)
 }
 
-/// Writes `am` as the next version of `a` if `a` is still `expected` (or any, when `None`).
+/// The staff member acting (appointments are booked and changed by staff only).
+fn staff_of(c: &Reached) -> DomainResult<StaffId> {
+    if c.through_scope() {
+        Ok(StaffId(c.actor().id))
+    } else {
+        Err(DomainError::Forbidden)
+    }
+}
+
+/// Writes `am` as the next version of `a` (if still `expected`); a change the candidate's calendar
+/// shows also bumps the iCalendar `SEQUENCE`.
 async fn bump(
     txn: &DatabaseTransaction,
     a: &appointment::Model,
@@ -565,27 +419,14 @@ async fn bump(
     mut am: appointment::ActiveModel,
     calendar_change: bool,
 ) -> DomainResult<appointment::Model> {
-    if expected.is_some_and(|v| v != a.version) {
-        return Err(DomainError::Stale);
-    }
-    am.version = Set(a.version + 1);
     if calendar_change {
         am.sequence = Set(a.sequence + 1);
     }
-    am.updated_at = Set(Utc::now());
-    appointment::Entity::update_many()
-        .set(am)
-        .filter(appointment::Column::Id.eq(a.id))
-        .filter(appointment::Column::Version.eq(a.version))
-        .exec_with_returning(txn)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(DomainError::Stale)
+    journal::versioned_update::<appointment::Entity, _>(txn, a.id, a.version, expected, am).await
 }
 
 fn must_be_scheduled(a: &appointment::Model, doing: &str) -> DomainResult<()> {
-    if a.status != AppointmentStatus::Scheduled.as_str() {
+    if a.status != AppointmentStatus::Scheduled {
         return Err(DomainError::Conflict(format!(
             "Only a scheduled appointment can be {doing}; this one is `{}`.",
             a.status
@@ -597,10 +438,9 @@ fn must_be_scheduled(a: &appointment::Model, doing: &str) -> DomainResult<()> {
 /// Staff change a scheduled appointment. Moving it resets the candidate's answer and moves the reminder.
 pub async fn update(
     db: &Db,
-    scope: &CandidateScope,
-    actor: Actor,
-    candidate_id: Uuid,
-    id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
+    id: AppointmentId,
     expected: Option<i32>,
     change: AppointmentChange,
 ) -> DomainResult<appointment::Model> {
@@ -608,8 +448,8 @@ pub async fn update(
     let title = change.title.as_deref().map(check_title).transpose()?;
     let online_url = change.online_url.map(check_online_url).transpose()?;
     let txn = db.begin().await?;
-    let c = candidates::find_in_scope(&txn, scope, candidate_id).await?;
-    let a = find(&txn, c.id, id).await?;
+    let c = reach.candidate(&txn, candidate_id).await?;
+    let a = c.find::<appointment::Entity, _>(&txn, id).await?;
     if expected.is_some_and(|v| v != a.version) {
         return Err(DomainError::Stale);
     }
@@ -624,7 +464,7 @@ pub async fn update(
     // Only what really changes is set, so a PATCH that changes nothing is no new version.
     let mut am = a.clone().into_active_model();
     if let Some(k) = change.kind {
-        am.kind.set_ne(k.as_str().into());
+        am.kind.set_ne(k);
     }
     if let Some(t) = title {
         am.title.set_ne(t);
@@ -643,8 +483,7 @@ pub async fn update(
     let moved = starts_at != a.starts_at || ends_at != a.ends_at;
     if moved {
         // A new time is a new question for the candidate, and the reminder follows the start.
-        am.candidate_response
-            .set_ne(CandidateResponse::None.as_str().into());
+        am.candidate_response.set_ne(CandidateResponse::None);
         am.response_message.set_ne(None);
         am.responded_at.set_ne(None);
         if starts_at != a.starts_at {
@@ -659,7 +498,7 @@ pub async fn update(
     notifications::add(
         &txn,
         updated.candidate_id,
-        "appointment_changed",
+        NotificationKind::AppointmentChanged,
         json!({
             "appointment_id": updated.id,
             "starts_at": updated.starts_at,
@@ -670,10 +509,10 @@ pub async fn update(
     .await?;
     record(
         &txn,
-        actor,
+        &c,
         &updated,
-        "appointment.updated",
-        audit::Action::Update,
+        EventType::AppointmentUpdated,
+        AuditAction::Update,
     )
     .await?;
     let updated = remind_if_due(&txn, updated, now).await?;
@@ -684,10 +523,9 @@ pub async fn update(
 /// Staff call a scheduled appointment off; the candidate is told why, and its reminder is dropped.
 pub async fn cancel(
     db: &Db,
-    scope: &CandidateScope,
-    actor: Actor,
-    candidate_id: Uuid,
-    id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
+    id: AppointmentId,
     expected: Option<i32>,
     reason: String,
 ) -> DomainResult<appointment::Model> {
@@ -700,29 +538,30 @@ pub async fn cancel(
         ));
     }
     let txn = db.begin().await?;
-    let c = candidates::find_in_scope(&txn, scope, candidate_id).await?;
-    let a = find(&txn, c.id, id).await?;
+    let c = reach.candidate(&txn, candidate_id).await?;
+    staff_of(&c)?;
+    let a = c.find::<appointment::Entity, _>(&txn, id).await?;
     if expected.is_some_and(|v| v != a.version) {
         return Err(DomainError::Stale);
     }
     must_be_scheduled(&a, "cancelled")?;
     let mut am = a.clone().into_active_model();
-    am.status = Set(AppointmentStatus::Cancelled.as_str().into());
+    am.status = Set(AppointmentStatus::Cancelled);
     am.cancel_reason = Set(Some(reason.clone()));
     let updated = bump(&txn, &a, expected, am, true).await?;
     notifications::add(
         &txn,
         updated.candidate_id,
-        "appointment_cancelled",
+        NotificationKind::AppointmentCancelled,
         json!({"appointment_id": updated.id, "starts_at": updated.starts_at, "reason": reason}),
     )
     .await?;
     record(
         &txn,
-        actor,
+        &c,
         &updated,
-        "appointment.cancelled",
-        audit::Action::Update,
+        EventType::AppointmentCancelled,
+        AuditAction::Update,
     )
     .await?;
     txn.commit().await?;
@@ -733,16 +572,16 @@ pub async fn cancel(
 /// `education` appointment fills the course's `first_employer_contact_on` when it is empty.
 pub async fn close(
     db: &Db,
-    scope: &CandidateScope,
-    actor: Actor,
-    candidate_id: Uuid,
-    id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
+    id: AppointmentId,
     expected: Option<i32>,
     status: CloseStatus,
 ) -> DomainResult<appointment::Model> {
     let txn = db.begin().await?;
-    let c = candidates::find_in_scope(&txn, scope, candidate_id).await?;
-    let a = find(&txn, c.id, id).await?;
+    let c = reach.candidate(&txn, candidate_id).await?;
+    staff_of(&c)?;
+    let a = c.find::<appointment::Entity, _>(&txn, id).await?;
     if expected.is_some_and(|v| v != a.version) {
         return Err(DomainError::Stale);
     }
@@ -753,19 +592,23 @@ pub async fn close(
         ));
     }
     let mut am = a.clone().into_active_model();
-    am.status = Set(AppointmentStatus::from(status).as_str().into());
+    am.status = Set(AppointmentStatus::from(status));
     let updated = bump(&txn, &a, expected, am, true).await?;
+    if status == CloseStatus::Completed && matches!(a.kind, Kind::Employer | Kind::Education) {
+        first_employer_contact(&txn, c.candidate(), &updated).await?;
+    }
+    // A meeting that took place is the check-in a job support plan asked for.
     if status == CloseStatus::Completed
-        && matches!(Kind::parse(&a.kind), Kind::Employer | Kind::Education)
+        && super::job_support_plans::CHECK_IN_KINDS.contains(&a.kind)
     {
-        first_employer_contact(&txn, &c, &updated).await?;
+        super::inbox::resolve_for_candidate(&txn, super::inbox::Kind::CheckInDue, c.id()).await?;
     }
     record(
         &txn,
-        actor,
+        &c,
         &updated,
-        "appointment.closed",
-        audit::Action::Update,
+        EventType::AppointmentClosed,
+        AuditAction::Update,
     )
     .await?;
     txn.commit().await?;
@@ -797,7 +640,7 @@ async fn first_employer_contact(
         events::append(
             txn,
             c.municipality_id,
-            "enrollment.updated",
+            EventType::EnrollmentUpdated,
             json!({
                 "candidate_id": c.id, "enrollment_id": e.id, "phase": e.phase,
                 "first_employer_contact_on": day, "appointment_id": a.id,
@@ -811,14 +654,18 @@ async fn first_employer_contact(
 /// The candidate answers a scheduled appointment that has not ended.
 pub async fn respond(
     db: &Db,
-    actor: Actor,
-    id: Uuid,
+    reach: &Reach,
+    id: AppointmentId,
     expected: Option<i32>,
     answer: Answer,
     message: Option<String>,
 ) -> DomainResult<appointment::Model> {
+    let Reach::Own(me) = reach else {
+        return Err(DomainError::Forbidden);
+    };
     let txn = db.begin().await?;
-    let a = find(&txn, actor.id, id).await?;
+    let c = reach.candidate(&txn, me.id).await?;
+    let a = c.find::<appointment::Entity, _>(&txn, id).await?;
     if expected.is_some_and(|v| v != a.version) {
         return Err(DomainError::Stale);
     }
@@ -829,29 +676,33 @@ pub async fn respond(
         ));
     }
     let mut am = a.clone().into_active_model();
-    am.candidate_response = Set(CandidateResponse::from(answer).as_str().into());
+    am.candidate_response = Set(CandidateResponse::from(answer));
     am.response_message = Set(tidy(message));
     am.responded_at = Set(Some(Utc::now()));
     // The answer does not change the calendar entry, so `sequence` stays.
     let updated = bump(&txn, &a, expected, am, false).await?;
     record(
         &txn,
-        actor,
+        &c,
         &updated,
-        "appointment.responded",
-        audit::Action::Update,
+        EventType::AppointmentResponded,
+        AuditAction::Update,
     )
     .await?;
     txn.commit().await?;
     Ok(updated)
 }
 
-/// Candidates who get no reminders now: their course is paused or has ended.
+/// Candidates who get no reminders now: their course is paused or has ended, or they were erased.
 fn quiet_candidates() -> sea_orm::sea_query::SelectStatement {
     Query::select()
         .column(candidate::Column::Id)
         .from(candidate::Entity)
-        .and_where(candidate::Column::Status.is_in(QUIET))
+        .cond_where(
+            sea_orm::Condition::any()
+                .add(candidate::Column::Status.is_in(QUIET))
+                .add(candidate::Column::ErasedAt.is_not_null()),
+        )
         .to_owned()
 }
 
@@ -862,13 +713,13 @@ fn quiet_candidates() -> sea_orm::sea_query::SelectStatement {
 /// SQLite writers are serialised).
 async fn claim_reminder<C: ConnectionTrait>(
     txn: &C,
-    id: Uuid,
+    id: AppointmentId,
     now: DateTime<Utc>,
 ) -> DomainResult<Option<appointment::Model>> {
     Ok(appointment::Entity::update_many()
         .col_expr(appointment::Column::RemindedAt, Expr::value(now))
         .filter(appointment::Column::Id.eq(id))
-        .filter(appointment::Column::Status.eq(AppointmentStatus::Scheduled.as_str()))
+        .filter(appointment::Column::Status.eq(AppointmentStatus::Scheduled))
         .filter(appointment::Column::RemindedAt.is_null())
         .filter(appointment::Column::StartsAt.gt(now))
         .filter(appointment::Column::StartsAt.lte(now + Duration::hours(REMINDER_HOURS)))
@@ -883,11 +734,17 @@ async fn send_reminder<C: ConnectionTrait>(txn: &C, a: &appointment::Model) -> D
     notifications::add(
         txn,
         a.candidate_id,
-        "appointment_reminder",
+        NotificationKind::AppointmentReminder,
         json!({"appointment_id": a.id, "starts_at": a.starts_at}),
     )
     .await?;
-    events::append(txn, a.municipality_id, "appointment.reminder", payload(a)).await?;
+    events::append(
+        txn,
+        a.municipality_id,
+        EventType::AppointmentReminder,
+        payload(a),
+    )
+    .await?;
     Ok(())
 }
 
@@ -922,10 +779,10 @@ pub async fn tick(db: &Db) -> DomainResult<u64> {
 pub async fn tick_at(db: &Db, now: DateTime<Utc>) -> DomainResult<u64> {
     let mut sent = 0;
     loop {
-        let due: Vec<Uuid> = appointment::Entity::find()
+        let due: Vec<AppointmentId> = appointment::Entity::find()
             .select_only()
             .column(appointment::Column::Id)
-            .filter(appointment::Column::Status.eq(AppointmentStatus::Scheduled.as_str()))
+            .filter(appointment::Column::Status.eq(AppointmentStatus::Scheduled))
             .filter(appointment::Column::RemindedAt.is_null())
             .filter(appointment::Column::StartsAt.gt(now))
             .filter(appointment::Column::StartsAt.lte(now + Duration::hours(REMINDER_HOURS)))

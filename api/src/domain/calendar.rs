@@ -11,17 +11,27 @@
 //! candidate may turn on details (the real title, the note and the meeting link).
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{Duration, Utc};
-use entity::{appointment, calendar_feed, candidate};
+use entity::{
+    appointment, calendar_feed, candidate,
+    ids::CandidateId,
+    scoped::CandidateOwned,
+    types::{AuditAction, AuditResource, Language},
+};
 use icalendar::{Calendar, Class, Component, Event, EventLike, EventStatus, Property};
 use rand::{RngCore, rngs::OsRng};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect,
 };
-use uuid::Uuid;
 
-use super::{DomainError, DomainResult, appointments::AppointmentStatus, audit, on_unique};
-use crate::{auth::Actor, db::Db, domain::identity::sha256_hex};
+use super::{
+    DomainError, DomainResult,
+    access::Reach,
+    appointments::AppointmentStatus,
+    journal::{self, Subject},
+    on_unique, sha256_hex,
+};
+use crate::db::Db;
 
 /// Appointments that started longer ago than this are left out of the feed.
 const PAST_DAYS: i64 = 90;
@@ -33,7 +43,7 @@ const REFRESH_MINUTES: i64 = 60;
 /// The candidate's calendar settings; the defaults (no secret feed, no details) when never set.
 pub async fn settings<C: ConnectionTrait>(
     db: &C,
-    candidate_id: Uuid,
+    candidate_id: CandidateId,
 ) -> DomainResult<calendar_feed::Model> {
     Ok(calendar_feed::Entity::find_by_id(candidate_id)
         .one(db)
@@ -41,7 +51,7 @@ pub async fn settings<C: ConnectionTrait>(
         .unwrap_or_else(|| defaults(candidate_id)))
 }
 
-fn defaults(candidate_id: Uuid) -> calendar_feed::Model {
+fn defaults(candidate_id: CandidateId) -> calendar_feed::Model {
     let now = Utc::now();
     calendar_feed::Model {
         candidate_id,
@@ -67,17 +77,17 @@ enum Change {
 /// is 412; two first uses at once are a 409 for the second.
 async fn change(
     db: &Db,
-    actor: Actor,
+    reach: &Reach,
     expected: Option<i32>,
     change: Change,
 ) -> DomainResult<calendar_feed::Model> {
+    let Reach::Own(me) = reach else {
+        return Err(DomainError::Forbidden);
+    };
     let txn = db.begin().await?;
-    let c = candidate::Entity::find_by_id(actor.id)
-        .one(&txn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    let existing = calendar_feed::Entity::find_by_id(c.id).one(&txn).await?;
-    let current = existing.clone().unwrap_or_else(|| defaults(c.id));
+    let c = reach.candidate(&txn, me.id).await?;
+    let existing = c.rows::<calendar_feed::Entity>().one(&txn).await?;
+    let current = existing.clone().unwrap_or_else(|| defaults(c.id()));
     if expected.is_some_and(|v| v != current.version) {
         return Err(DomainError::Stale);
     }
@@ -104,7 +114,7 @@ async fn change(
             .map_err(|e| on_unique(e, "The calendar settings changed meanwhile; try again."))?,
         Some(_) => calendar_feed::Entity::update_many()
             .set(am)
-            .filter(calendar_feed::Column::CandidateId.eq(c.id))
+            .filter(calendar_feed::Column::CandidateId.eq(c.id()))
             .filter(calendar_feed::Column::Version.eq(current.version))
             .exec_with_returning(&txn)
             .await?
@@ -112,16 +122,13 @@ async fn change(
             .next()
             .ok_or(DomainError::Stale)?,
     };
-    audit::record(
-        &txn,
-        actor,
-        Some(c.municipality_id),
-        Some(c.id),
-        audit::Action::Update,
-        "calendar_feed",
+    let subject = Subject::candidate(
+        c.municipality_id(),
+        c.id(),
+        AuditResource::CalendarFeed,
         None,
-    )
-    .await?;
+    );
+    journal::record(&txn, c.actor(), &subject, None, AuditAction::Update).await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -130,33 +137,62 @@ async fn change(
 /// secret is shown this once.
 pub async fn rotate(
     db: &Db,
-    actor: Actor,
+    reach: &Reach,
     expected: Option<i32>,
 ) -> DomainResult<(String, calendar_feed::Model)> {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
     let secret = URL_SAFE_NO_PAD.encode(bytes);
-    let saved = change(db, actor, expected, Change::Rotate(secret.clone())).await?;
+    let saved = change(db, reach, expected, Change::Rotate(secret.clone())).await?;
+    super::access::note_secret();
     Ok((secret, saved))
+}
+
+/// Turns the secret feed off without the candidate (a new invitation, i.e. a login reset): the old
+/// address stops working at once. Call inside the transaction that makes the invitation.
+pub async fn revoke_feed<C: ConnectionTrait>(
+    txn: &C,
+    candidate_id: CandidateId,
+) -> DomainResult<()> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    calendar_feed::Entity::update_many()
+        .col_expr(
+            calendar_feed::Column::SecretHash,
+            Expr::value(None::<String>),
+        )
+        .col_expr(
+            calendar_feed::Column::RotatedAt,
+            Expr::value(None::<chrono::DateTime<Utc>>),
+        )
+        .col_expr(
+            calendar_feed::Column::Version,
+            Expr::col(calendar_feed::Column::Version).add(1),
+        )
+        .col_expr(calendar_feed::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(calendar_feed::Column::CandidateId.eq(candidate_id))
+        .filter(calendar_feed::Column::SecretHash.is_not_null())
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// Turns the secret feed off.
 pub async fn disable(
     db: &Db,
-    actor: Actor,
+    reach: &Reach,
     expected: Option<i32>,
 ) -> DomainResult<calendar_feed::Model> {
-    change(db, actor, expected, Change::Disable).await
+    change(db, reach, expected, Change::Disable).await
 }
 
 /// The candidate's choice: real titles and notes in the feed, or only "Møde" and the place.
 pub async fn set_details(
     db: &Db,
-    actor: Actor,
+    reach: &Reach,
     expected: Option<i32>,
     show_details: bool,
 ) -> DomainResult<calendar_feed::Model> {
-    change(db, actor, expected, Change::Details(show_details)).await
+    change(db, reach, expected, Change::Details(show_details)).await
 }
 
 /// The feed of the candidate whose secret this is; `NotFound` for an unknown or replaced secret.
@@ -174,25 +210,28 @@ pub async fn feed_by_secret(db: &Db, secret: &str) -> DomainResult<String> {
 }
 
 /// The candidate's own feed (with their token), by their detail setting.
-pub async fn own_feed(db: &Db, candidate_id: Uuid) -> DomainResult<String> {
-    let s = settings(db.read(), candidate_id).await?;
-    render(db, candidate_id, s.show_details).await
+pub async fn own_feed(db: &Db, reach: &Reach) -> DomainResult<String> {
+    let Reach::Own(me) = reach else {
+        return Err(DomainError::Forbidden);
+    };
+    let c = reach.candidate(db.read(), me.id).await?;
+    let s = settings(db.read(), c.id()).await?;
+    render(db, c.id(), s.show_details).await
 }
 
-async fn render(db: &Db, candidate_id: Uuid, show_details: bool) -> DomainResult<String> {
+async fn render(db: &Db, candidate_id: CandidateId, show_details: bool) -> DomainResult<String> {
     let c = candidate::Entity::find_by_id(candidate_id)
         .one(db.read())
         .await?
         .ok_or(DomainError::NotFound)?;
-    let rows = appointment::Entity::find()
-        .filter(appointment::Column::CandidateId.eq(candidate_id))
+    let rows = appointment::Entity::secure_find(candidate_id)
         .filter(appointment::Column::StartsAt.gt(Utc::now() - Duration::days(PAST_DAYS)))
         .order_by_asc(appointment::Column::StartsAt)
         .order_by_asc(appointment::Column::Id)
         .limit(MAX_ENTRIES)
         .all(db.read())
         .await?;
-    Ok(ics(&rows, Words::for_language(&c.language), show_details))
+    Ok(ics(&rows, Words::for_language(c.language), show_details))
 }
 
 /// The few words the feed itself writes.
@@ -205,8 +244,8 @@ pub struct Words {
 }
 
 impl Words {
-    pub fn for_language(language: &str) -> Self {
-        if language == "en" {
+    pub fn for_language(language: Language) -> Self {
+        if language == Language::En {
             Self {
                 calendar: "Appointments",
                 meeting: "Meeting",
@@ -239,7 +278,7 @@ pub fn ics(rows: &[appointment::Model], words: Words, show_details: bool) -> Str
 }
 
 fn event(a: &appointment::Model, words: Words, show_details: bool) -> Event {
-    let cancelled = a.status == AppointmentStatus::Cancelled.as_str();
+    let cancelled = a.status == AppointmentStatus::Cancelled;
     let title = if show_details {
         a.title.as_str()
     } else {
@@ -295,27 +334,31 @@ mod tests {
 
     use super::*;
 
-    fn appointment(status: &str, sequence: i32) -> appointment::Model {
+    fn appointment(status: AppointmentStatus, sequence: i32) -> appointment::Model {
+        use entity::{
+            ids::{AppointmentId, MunicipalityId, StaffId},
+            types::{AppointmentKind, AppointmentReply},
+        };
         let at = Utc.with_ymd_and_hms(2027, 3, 28, 8, 0, 0).unwrap();
         appointment::Model {
-            id: Uuid::now_v7(),
-            candidate_id: Uuid::now_v7(),
-            municipality_id: Uuid::now_v7(),
-            kind: "treatment".into(),
+            id: AppointmentId::generate(),
+            candidate_id: CandidateId::generate(),
+            municipality_id: MunicipalityId::generate(),
+            kind: AppointmentKind::Treatment,
             title: "Psykiatrisk samtale; medicin, dosis".into(),
             starts_at: at,
             ends_at: at + Duration::hours(1),
             location: Some("Klinikken, Vestergade 3".into()),
             online_url: Some("https://meet.example.org/a".into()),
             note_for_candidate: Some("Husk\nrecepten".into()),
-            status: status.into(),
+            status,
             cancel_reason: None,
-            candidate_response: "none".into(),
+            candidate_response: AppointmentReply::None,
             response_message: None,
             responded_at: None,
             sequence,
             reminded_at: None,
-            created_by: Uuid::now_v7(),
+            created_by: StaffId::generate(),
             version: 1,
             created_at: at,
             updated_at: at,
@@ -324,8 +367,11 @@ mod tests {
 
     #[test]
     fn default_entries_say_only_meeting_and_place() {
-        let rows = [appointment("scheduled", 0), appointment("cancelled", 2)];
-        let text = ics(&rows, Words::for_language("da"), false);
+        let rows = [
+            appointment(AppointmentStatus::Scheduled, 0),
+            appointment(AppointmentStatus::Cancelled, 2),
+        ];
+        let text = ics(&rows, Words::for_language(Language::Da), false);
         assert!(text.starts_with("BEGIN:VCALENDAR\r\n"));
         for line in [
             "VERSION:2.0",
@@ -351,8 +397,8 @@ mod tests {
     #[test]
     fn details_are_escaped() {
         let text = ics(
-            &[appointment("scheduled", 0)],
-            Words::for_language("en"),
+            &[appointment(AppointmentStatus::Scheduled, 0)],
+            Words::for_language(Language::En),
             true,
         );
         assert!(

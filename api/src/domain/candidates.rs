@@ -1,58 +1,37 @@
-//! Candidates: creation with the first course and an invitation, changes, the caseload rule, and the
-//! tenant-scoped finder every other module uses to reach a candidate.
+//! Candidates: creation with the first course and an invitation, changes and the caseload rule.
+//! Every other module reaches a candidate through `access::Reach`.
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use entity::{candidate, municipality, staff};
+use entity::{
+    candidate,
+    ids::{CandidateId, MunicipalityId, StaffId},
+    municipality, staff,
+    types::{
+        AuditAction, AuditResource, CourseStatus, EventType, Language, Readiness, Role, TargetGroup,
+    },
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Expr, ExprTrait, Func},
 };
 use serde_json::json;
-use uuid::Uuid;
 
 use super::{
     DomainError, DomainResult,
+    access::{Actor, CandidateScope, CandidateSelf, Reach},
     accounts::Settings,
-    audit, enrollment as course, events,
+    enrollment as course, events,
     identity::{self, NewInvitation},
+    journal::{self, Subject},
     on_unique,
     pagination::PageRequest,
     today,
+    values::{Email, Phone},
 };
-use crate::{
-    auth::{Actor, CandidateScope, Role},
-    db::Db,
-};
+use crate::db::Db;
 
 /// A consultant's open courses at which the warning starts (the 21st is over the limit).
 pub const CASELOAD_WARNING: u64 = 20;
-
-fn scope_condition(scope: &CandidateScope) -> Condition {
-    match *scope {
-        CandidateScope::Caseload {
-            municipality_id,
-            consultant_id,
-        } => Condition::all()
-            .add(candidate::Column::MunicipalityId.eq(municipality_id))
-            .add(candidate::Column::ConsultantId.eq(consultant_id)),
-        CandidateScope::Municipality { municipality_id } => {
-            Condition::all().add(candidate::Column::MunicipalityId.eq(municipality_id))
-        }
-    }
-}
-
-/// The candidate, if the scope reaches them; otherwise `NotFound`, so existence never leaks.
-pub async fn find_in_scope<C: ConnectionTrait>(
-    db: &C,
-    scope: &CandidateScope,
-    id: Uuid,
-) -> DomainResult<candidate::Model> {
-    candidate::Entity::find_by_id(id)
-        .filter(scope_condition(scope))
-        .one(db)
-        .await?
-        .ok_or(DomainError::NotFound)
-}
 
 /// A new candidate.
 pub struct NewCandidate {
@@ -60,12 +39,12 @@ pub struct NewCandidate {
     pub family_name: String,
     pub preferred_name: Option<String>,
     pub birth_year: i32,
-    pub language: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub target_group: String,
-    pub readiness: String,
-    pub consultant_id: Option<Uuid>,
+    pub language: Language,
+    pub email: Option<Email>,
+    pub phone: Option<Phone>,
+    pub target_group: TargetGroup,
+    pub readiness: Readiness,
+    pub consultant_id: Option<StaffId>,
     pub external_ref: Option<String>,
     pub referred_on: Option<NaiveDate>,
 }
@@ -83,7 +62,7 @@ pub struct Created {
 async fn check_consultant<C: ConnectionTrait>(
     db: &C,
     scope: &CandidateScope,
-    consultant_id: Uuid,
+    consultant_id: StaffId,
 ) -> DomainResult<()> {
     if let CandidateScope::Caseload {
         consultant_id: me, ..
@@ -99,7 +78,7 @@ async fn check_consultant<C: ConnectionTrait>(
     let found = staff::Entity::find_by_id(consultant_id)
         .filter(staff::Column::MunicipalityId.eq(scope.municipality_id()))
         .filter(staff::Column::Active.eq(true))
-        .filter(staff::Column::Role.is_in(["consultant", "coordinator"]))
+        .filter(staff::Column::Role.is_in([Role::Consultant, Role::Coordinator]))
         .one(db)
         .await?;
     if found.is_none() {
@@ -116,13 +95,13 @@ async fn check_consultant<C: ConnectionTrait>(
 /// limit, and from the 21st returns a warning and raises `caseload.over_limit`.
 pub async fn check_caseload<C: ConnectionTrait>(
     txn: &C,
-    municipality_id: Uuid,
-    consultant_id: Uuid,
-    except: Option<Uuid>,
+    municipality_id: MunicipalityId,
+    consultant_id: StaffId,
+    except: Option<CandidateId>,
 ) -> DomainResult<Option<String>> {
     let mut q = candidate::Entity::find()
         .filter(candidate::Column::ConsultantId.eq(consultant_id))
-        .filter(candidate::Column::Status.is_not_in(["completed", "stopped"]));
+        .filter(candidate::Column::Status.is_not_in(CourseStatus::ENDED));
     if let Some(id) = except {
         q = q.filter(candidate::Column::Id.ne(id));
     }
@@ -143,7 +122,7 @@ pub async fn check_caseload<C: ConnectionTrait>(
         events::append(
             txn,
             municipality_id,
-            "caseload.over_limit",
+            EventType::CaseloadOverLimit,
             json!({"consultant_id": consultant_id, "open": open + 1}),
         )
         .await?;
@@ -207,23 +186,25 @@ pub async fn create(
         None => None,
     };
     let c = candidate::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(CandidateId::generate()),
         municipality_id: Set(municipality_id),
         given_name: Set(new.given_name.trim().to_string()),
         family_name: Set(new.family_name.trim().to_string()),
         preferred_name: Set(new.preferred_name),
         birth_year: Set(new.birth_year),
         language: Set(new.language),
-        email: Set(new.email),
-        phone: Set(new.phone),
+        email: Set(new.email.map(Email::into_inner)),
+        phone: Set(new.phone.map(Phone::into_inner)),
         target_group: Set(new.target_group),
         readiness: Set(new.readiness),
         consultant_id: Set(consultant_id),
         external_ref: Set(new.external_ref),
-        status: Set(course::Status::Referred.as_str().into()),
+        status: Set(CourseStatus::Referred),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
+        erased_at: Set(None),
+        erasure_reason: Set(None),
     }
     .insert(&txn)
     .await
@@ -234,22 +215,16 @@ pub async fn create(
         )
     })?;
     let e = course::open(&txn, &c, actor, referred_on).await?;
-    let invitation = identity::invite(&txn, c.id, Role::Candidate, Some(municipality_id)).await?;
-    events::append(
-        &txn,
-        municipality_id,
-        "candidate.created",
-        json!({"candidate_id": c.id, "enrollment_id": e.id, "consultant_id": consultant_id, "external_ref": c.external_ref}),
-    )
-    .await?;
-    audit::record(
+    let invitation = identity::invite(&txn, c.id.0, Role::Candidate, Some(municipality_id)).await?;
+    journal::record(
         &txn,
         actor,
-        Some(municipality_id),
-        Some(c.id),
-        audit::Action::Create,
-        "candidate",
-        Some(c.id),
+        &Subject::candidate(municipality_id, c.id, AuditResource::Candidate, Some(c.id.0)),
+        Some((
+            EventType::CandidateCreated,
+            json!({"candidate_id": c.id, "enrollment_id": e.id, "consultant_id": consultant_id, "external_ref": c.external_ref}),
+        )),
+        AuditAction::Create,
     )
     .await?;
     let history = entity::enrollment_transition::Entity::find()
@@ -271,8 +246,8 @@ pub async fn create(
 /// List filters.
 #[derive(Default)]
 pub struct Filter {
-    pub status: Option<course::Status>,
-    pub consultant_id: Option<Uuid>,
+    pub status: Option<CourseStatus>,
+    pub consultant_id: Option<StaffId>,
     pub q: Option<String>,
     pub updated_since: Option<DateTime<Utc>>,
 }
@@ -284,11 +259,11 @@ pub async fn list(
     page: PageRequest,
 ) -> DomainResult<(Vec<candidate::Model>, Option<String>)> {
     let mut q = candidate::Entity::find()
-        .filter(scope_condition(scope))
+        .filter(scope.condition())
         .order_by_asc(candidate::Column::Id)
         .limit(page.fetch());
     if let Some(s) = filter.status {
-        q = q.filter(candidate::Column::Status.eq(s.as_str()));
+        q = q.filter(candidate::Column::Status.eq(s));
     }
     if let Some(c) = filter.consultant_id {
         q = q.filter(candidate::Column::ConsultantId.eq(c));
@@ -318,28 +293,15 @@ pub async fn list(
     if let Some(after) = page.after {
         q = q.filter(candidate::Column::Id.gt(after));
     }
-    Ok(page.finish(q.all(db.read()).await?, |c| c.id))
+    Ok(page.finish(q.all(db.read()).await?, |c| c.id.0))
 }
 
 /// One candidate, audited as a read.
-pub async fn get(
-    db: &Db,
-    scope: &CandidateScope,
-    actor: Actor,
-    id: Uuid,
-) -> DomainResult<candidate::Model> {
-    let c = find_in_scope(db.read(), scope, id).await?;
-    audit::record(
-        db.write(),
-        actor,
-        Some(c.municipality_id),
-        Some(c.id),
-        audit::Action::Read,
-        "candidate",
-        Some(c.id),
-    )
-    .await?;
-    Ok(c)
+pub async fn get(db: &Db, reach: &Reach, id: CandidateId) -> DomainResult<candidate::Model> {
+    let c = reach.candidate(db.read(), id).await?;
+    let subject = Subject::of(&c, AuditResource::Candidate, c.id());
+    journal::read(db.write(), c.actor(), &subject).await?;
+    Ok(c.into_candidate())
 }
 
 /// A change to a candidate; `Some(None)` clears an optional field.
@@ -349,24 +311,28 @@ pub struct CandidateChange {
     pub family_name: Option<String>,
     pub preferred_name: Option<Option<String>>,
     pub birth_year: Option<i32>,
-    pub language: Option<String>,
-    pub email: Option<Option<String>>,
-    pub phone: Option<Option<String>>,
-    pub target_group: Option<String>,
-    pub readiness: Option<String>,
-    pub consultant_id: Option<Option<Uuid>>,
+    pub language: Option<Language>,
+    pub email: Option<Option<Email>>,
+    pub phone: Option<Option<Phone>>,
+    pub target_group: Option<TargetGroup>,
+    pub readiness: Option<Readiness>,
+    pub consultant_id: Option<Option<StaffId>>,
     pub external_ref: Option<Option<String>>,
 }
 
 pub async fn update(
     db: &Db,
-    scope: &CandidateScope,
-    actor: Actor,
-    id: Uuid,
+    reach: &Reach,
+    id: CandidateId,
     expected: Option<i32>,
     change: CandidateChange,
 ) -> DomainResult<(candidate::Model, Option<String>)> {
-    let current = find_in_scope(db.read(), scope, id).await?;
+    let Reach::Scoped(actor, scope) = *reach else {
+        return Err(DomainError::Forbidden);
+    };
+    let scope = &scope;
+    let reached = reach.candidate(db.read(), id).await?;
+    let current = reached.candidate().clone();
     if expected.is_some_and(|v| v != current.version) {
         return Err(DomainError::Stale);
     }
@@ -401,12 +367,11 @@ pub async fn update(
             "only a coordinator can unassign a candidate",
         ));
     }
-    let version = current.version;
     let reassigned = change
         .consultant_id
         .flatten()
         .filter(|c| Some(*c) != current.consultant_id);
-    let open = course::Status::parse(&current.status).is_some_and(course::Status::is_open);
+    let open = current.status.is_open();
     let mut am = current.clone().into_active_model();
     macro_rules! apply {
         ($($f:ident),*) => { $( if let Some(v) = change.$f { am.$f = Set(v); } )* };
@@ -417,50 +382,41 @@ pub async fn update(
         preferred_name,
         birth_year,
         language,
-        email,
-        phone,
         target_group,
         readiness,
         consultant_id,
         external_ref
     );
-    am.version = Set(version + 1);
-    am.updated_at = Set(Utc::now());
+    if let Some(email) = change.email {
+        am.email = Set(email.map(Email::into_inner));
+    }
+    if let Some(phone) = change.phone {
+        am.phone = Set(phone.map(Phone::into_inner));
+    }
     let txn = db.begin().await?;
     let warning = match reassigned {
         Some(c) if open => check_caseload(&txn, current.municipality_id, c, Some(id)).await?,
         _ => None,
     };
-    let updated = candidate::Entity::update_many()
-        .set(am)
-        .filter(candidate::Column::Id.eq(id))
-        .filter(candidate::Column::Version.eq(version))
-        .exec_with_returning(&txn)
-        .await
-        .map_err(|e| {
-            on_unique(
-                e,
-                "Another candidate of this municipality has this `external_ref`.",
-            )
-        })?
-        .into_iter()
-        .next()
-        .ok_or(DomainError::Stale)?;
-    events::append(
-        &txn,
-        updated.municipality_id,
-        "candidate.updated",
-        json!({"candidate_id": id, "consultant_id": updated.consultant_id, "external_ref": updated.external_ref}),
-    )
-    .await?;
-    audit::record(
+    let updated =
+        journal::versioned_update::<candidate::Entity, _>(&txn, id, current.version, expected, am)
+            .await
+            .map_err(|e| match e {
+                DomainError::Db(e) => on_unique(
+                    e,
+                    "Another candidate of this municipality has this `external_ref`.",
+                ),
+                other => other,
+            })?;
+    journal::record(
         &txn,
         actor,
-        Some(updated.municipality_id),
-        Some(id),
-        audit::Action::Update,
-        "candidate",
-        Some(id),
+        &Subject::of(&reached, AuditResource::Candidate, id),
+        Some((
+            EventType::CandidateUpdated,
+            json!({"candidate_id": id, "consultant_id": updated.consultant_id, "external_ref": updated.external_ref}),
+        )),
+        AuditAction::Update,
     )
     .await?;
     txn.commit().await?;
@@ -468,32 +424,46 @@ pub async fn update(
 }
 
 /// A new invitation for the candidate; the old one stops working and their login is reset.
-pub async fn reinvite(
-    db: &Db,
-    scope: &CandidateScope,
-    actor: Actor,
-    id: Uuid,
-) -> DomainResult<NewInvitation> {
+pub async fn reinvite(db: &Db, reach: &Reach, id: CandidateId) -> DomainResult<NewInvitation> {
     let txn = db.begin().await?;
-    let c = find_in_scope(&txn, scope, id).await?;
-    let inv = identity::invite(&txn, c.id, Role::Candidate, Some(c.municipality_id)).await?;
-    audit::record(
-        &txn,
-        actor,
-        Some(c.municipality_id),
-        Some(c.id),
-        audit::Action::Update,
-        "invitation",
-        Some(c.id),
-    )
-    .await?;
+    let c = reach.candidate(&txn, id).await?;
+    let inv = identity::invite(&txn, id.0, Role::Candidate, Some(c.municipality_id())).await?;
+    let subject = Subject::of(&c, AuditResource::Invitation, id);
+    journal::record(&txn, c.actor(), &subject, None, AuditAction::Update).await?;
     txn.commit().await?;
     Ok(inv)
 }
 
+/// The candidate choosing their own language (`PATCH /me`): the same change, event and audit entry
+/// as when staff change it. The scope is the candidate's own municipality; it only narrows the lookup
+/// to them, and the change touches nothing a scope guards (the consultant).
+pub async fn set_own_language(
+    db: &Db,
+    me: CandidateSelf,
+    language: Language,
+) -> DomainResult<candidate::Model> {
+    let current = own(db, me.id).await?;
+    if current.language == language {
+        return Ok(current);
+    }
+    let change = CandidateChange {
+        language: Some(language),
+        ..CandidateChange::default()
+    };
+    let reach = Reach::Scoped(
+        me.actor(),
+        CandidateScope::Municipality {
+            municipality_id: me.municipality_id,
+        },
+    );
+    let (updated, _) = update(db, &reach, me.id, None, change).await?;
+    Ok(updated)
+}
+
 /// The candidate's own record (for `/me`).
-pub async fn own(db: &Db, id: Uuid) -> DomainResult<candidate::Model> {
+pub async fn own(db: &Db, id: CandidateId) -> DomainResult<candidate::Model> {
     candidate::Entity::find_by_id(id)
+        .filter(candidate::Column::ErasedAt.is_null())
         .one(db.read())
         .await?
         .ok_or(DomainError::NotFound)

@@ -2,8 +2,11 @@
 //! carried-out pause or stop request — goes through `transition`, which writes the history entry, the
 //! event and the audit entry in the same transaction.
 use chrono::{NaiveDate, Utc};
-use entity::{candidate, enrollment, enrollment_transition};
-use poem_openapi::Enum;
+use entity::{
+    candidate, enrollment, enrollment_transition,
+    ids::{CandidateId, EnrollmentId, RequestId},
+    types::{AuditAction, AuditResource, EventType},
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, Set, sea_query::Expr,
@@ -11,136 +14,16 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{DomainError, DomainResult, audit, candidates, events, today};
-use crate::{
-    auth::{Actor, CandidateScope},
-    db::Db,
+use super::{
+    DomainError, DomainResult,
+    access::{Actor, Reach, Reached},
+    candidates, events,
+    journal::{self, Subject},
+    today,
 };
+use crate::db::Db;
 
-/// Where a course stands.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "snake_case")]
-pub enum Status {
-    /// Referred to the programme; not started.
-    Referred,
-    /// Running (see `phase`).
-    Active,
-    /// Paused at the candidate's wish or by staff; resumes to `active`.
-    Paused,
-    /// The candidate has a job or education; support continues for as long as needed.
-    Aftercare,
-    /// Ended with an `outcome`.
-    Completed,
-    /// Ended without completing.
-    Stopped,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Referred => "referred",
-            Status::Active => "active",
-            Status::Paused => "paused",
-            Status::Aftercare => "aftercare",
-            Status::Completed => "completed",
-            Status::Stopped => "stopped",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Status::Referred,
-            Status::Active,
-            Status::Paused,
-            Status::Aftercare,
-            Status::Completed,
-            Status::Stopped,
-        ]
-        .into_iter()
-        .find(|x| x.as_str() == s)
-    }
-
-    /// The statuses a course may move to from this one.
-    pub fn allowed(self) -> &'static [Status] {
-        use Status::*;
-        match self {
-            Referred => &[Active, Stopped],
-            Active => &[Paused, Aftercare, Completed, Stopped],
-            Paused => &[Active, Stopped],
-            Aftercare => &[Active, Completed, Stopped],
-            Completed | Stopped => &[],
-        }
-    }
-
-    pub fn is_open(self) -> bool {
-        !matches!(self, Status::Completed | Status::Stopped)
-    }
-}
-
-/// The part of a running course.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "snake_case")]
-pub enum Phase {
-    /// Trust, goals, first employer contacts within 30 days.
-    Start,
-    /// Job or education placement.
-    Middle,
-}
-
-impl Phase {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Start => "start",
-            Phase::Middle => "middle",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Phase::Start, Phase::Middle]
-            .into_iter()
-            .find(|p| p.as_str() == s)
-    }
-}
-
-/// How a completed course ended.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "snake_case")]
-pub enum Outcome {
-    /// An ordinary job.
-    Job,
-    /// A flex job ("fleksjob").
-    FlexJob,
-    /// Ordinary education.
-    Education,
-    /// Something else.
-    Other,
-    /// No job or education.
-    None,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Job => "job",
-            Outcome::FlexJob => "flex_job",
-            Outcome::Education => "education",
-            Outcome::Other => "other",
-            Outcome::None => "none",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Outcome::Job,
-            Outcome::FlexJob,
-            Outcome::Education,
-            Outcome::Other,
-            Outcome::None,
-        ]
-        .into_iter()
-        .find(|o| o.as_str() == s)
-    }
-}
+pub use entity::types::{CourseOutcome as Outcome, CoursePhase as Phase, CourseStatus as Status};
 
 /// A requested status change.
 #[derive(Clone, Debug)]
@@ -151,7 +34,7 @@ pub struct Transition {
     pub resume_on: Option<NaiveDate>,
     pub effective_on: Option<NaiveDate>,
     /// The candidate's pause or stop request this carries out, if any.
-    pub request_id: Option<Uuid>,
+    pub request_id: Option<RequestId>,
 }
 
 /// A course with its history, oldest entry first.
@@ -163,7 +46,7 @@ pub struct Course {
 
 pub async fn current<C: ConnectionTrait>(
     db: &C,
-    candidate_id: Uuid,
+    candidate_id: CandidateId,
 ) -> DomainResult<enrollment::Model> {
     enrollment::Entity::find()
         .filter(enrollment::Column::CandidateId.eq(candidate_id))
@@ -175,7 +58,7 @@ pub async fn current<C: ConnectionTrait>(
 
 async fn history<C: ConnectionTrait>(
     db: &C,
-    ids: &[Uuid],
+    ids: &[EnrollmentId],
 ) -> DomainResult<Vec<enrollment_transition::Model>> {
     Ok(enrollment_transition::Entity::find()
         .filter(enrollment_transition::Column::EnrollmentId.is_in(ids.iter().copied()))
@@ -185,25 +68,12 @@ async fn history<C: ConnectionTrait>(
 }
 
 /// The candidate's current course, with its history; audited as a read.
-pub async fn get(
-    db: &Db,
-    scope: &CandidateScope,
-    actor: Actor,
-    candidate_id: Uuid,
-) -> DomainResult<Course> {
-    let c = candidates::find_in_scope(db.read(), scope, candidate_id).await?;
-    let e = current(db.read(), c.id).await?;
+pub async fn get(db: &Db, reach: &Reach, candidate_id: CandidateId) -> DomainResult<Course> {
+    let c = reach.candidate(db.read(), candidate_id).await?;
+    let e = current(db.read(), c.id()).await?;
     let h = history(db.read(), &[e.id]).await?;
-    audit::record(
-        db.write(),
-        actor,
-        Some(c.municipality_id),
-        Some(c.id),
-        audit::Action::Read,
-        "enrollment",
-        Some(e.id),
-    )
-    .await?;
+    let subject = Subject::of(&c, AuditResource::Enrollment, e.id);
+    journal::read(db.write(), c.actor(), &subject).await?;
     Ok(Course {
         enrollment: e,
         history: h,
@@ -211,30 +81,17 @@ pub async fn get(
 }
 
 /// All courses of a candidate, newest first.
-pub async fn list(
-    db: &Db,
-    scope: &CandidateScope,
-    actor: Actor,
-    candidate_id: Uuid,
-) -> DomainResult<Vec<Course>> {
-    let c = candidates::find_in_scope(db.read(), scope, candidate_id).await?;
-    let all = enrollment::Entity::find()
-        .filter(enrollment::Column::CandidateId.eq(c.id))
+pub async fn list(db: &Db, reach: &Reach, candidate_id: CandidateId) -> DomainResult<Vec<Course>> {
+    let c = reach.candidate(db.read(), candidate_id).await?;
+    let all = c
+        .rows::<enrollment::Entity>()
         .order_by_desc(enrollment::Column::Id)
         .all(db.read())
         .await?;
-    let ids: Vec<Uuid> = all.iter().map(|e| e.id).collect();
+    let ids: Vec<EnrollmentId> = all.iter().map(|e| e.id).collect();
     let mut h = history(db.read(), &ids).await?;
-    audit::record(
-        db.write(),
-        actor,
-        Some(c.municipality_id),
-        Some(c.id),
-        audit::Action::Read,
-        "enrollment",
-        None,
-    )
-    .await?;
+    let subject = Subject::candidate(c.municipality_id(), c.id(), AuditResource::Enrollment, None);
+    journal::read(db.write(), c.actor(), &subject).await?;
     Ok(all
         .into_iter()
         .map(|e| {
@@ -261,10 +118,10 @@ pub async fn open<C: ConnectionTrait>(
 ) -> DomainResult<enrollment::Model> {
     let now = Utc::now();
     let e = enrollment::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(EnrollmentId::generate()),
         candidate_id: Set(candidate.id),
         municipality_id: Set(candidate.municipality_id),
-        status: Set(Status::Referred.as_str().into()),
+        status: Set(Status::Referred),
         phase: Set(None),
         referred_on: Set(referred_on),
         started_on: Set(None),
@@ -294,8 +151,8 @@ pub async fn open<C: ConnectionTrait>(
     events::append(
         txn,
         candidate.municipality_id,
-        "enrollment.status_changed",
-        json!({"candidate_id": candidate.id, "enrollment_id": e.id, "from": null, "to": "referred", "effective_on": referred_on}),
+        EventType::EnrollmentStatusChanged,
+        json!({"candidate_id": candidate.id, "enrollment_id": e.id, "from": null, "to": Status::Referred, "effective_on": referred_on}),
     )
     .await?;
     Ok(e)
@@ -310,17 +167,17 @@ async fn write_history<C: ConnectionTrait>(
     effective_on: NaiveDate,
     actor: Actor,
     reason: Option<String>,
-    request_id: Option<Uuid>,
+    request_id: Option<RequestId>,
 ) -> DomainResult<()> {
     enrollment_transition::ActiveModel {
         id: Set(Uuid::now_v7()),
         enrollment_id: Set(e.id),
-        from_status: Set(from.map(|s| s.as_str().to_string())),
-        to_status: Set(to.as_str().to_string()),
+        from_status: Set(from),
+        to_status: Set(to),
         effective_on: Set(effective_on),
         recorded_at: Set(Utc::now()),
         by_id: Set(Some(actor.id)),
-        by_role: Set(actor.role.as_str().to_string()),
+        by_role: Set(actor.role),
         reason: Set(reason),
         request_id: Set(request_id),
     }
@@ -332,9 +189,8 @@ async fn write_history<C: ConnectionTrait>(
 /// Opens a new course for a candidate whose last course has ended.
 pub async fn open_new(
     db: &Db,
-    scope: &CandidateScope,
-    actor: Actor,
-    candidate_id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
     referred_on: Option<NaiveDate>,
 ) -> DomainResult<(Course, Option<String>)> {
     let referred_on = referred_on.unwrap_or_else(today);
@@ -346,9 +202,10 @@ pub async fn open_new(
         ));
     }
     let txn = db.begin().await?;
-    let c = candidates::find_in_scope(&txn, scope, candidate_id).await?;
+    let reached = reach.candidate(&txn, candidate_id).await?;
+    let c = reached.candidate();
     let last = current(&txn, c.id).await?;
-    if Status::parse(&last.status).is_some_and(Status::is_open) {
+    if last.status.is_open() {
         return Err(DomainError::Conflict(format!(
             "The candidate's course is still `{}`; end it before opening a new one.",
             last.status
@@ -365,18 +222,10 @@ pub async fn open_new(
         }
         None => None,
     };
-    let e = open(&txn, &c, actor, referred_on).await?;
+    let e = open(&txn, c, reached.actor(), referred_on).await?;
     set_candidate_status(&txn, c.id, Status::Referred).await?;
-    audit::record(
-        &txn,
-        actor,
-        Some(c.municipality_id),
-        Some(c.id),
-        audit::Action::Create,
-        "enrollment",
-        Some(e.id),
-    )
-    .await?;
+    let subject = Subject::of(&reached, AuditResource::Enrollment, e.id);
+    journal::record(&txn, reached.actor(), &subject, None, AuditAction::Create).await?;
     let h = history(&txn, &[e.id]).await?;
     txn.commit().await?;
     Ok((
@@ -390,11 +239,11 @@ pub async fn open_new(
 
 async fn set_candidate_status<C: ConnectionTrait>(
     txn: &C,
-    candidate_id: Uuid,
+    candidate_id: CandidateId,
     status: Status,
 ) -> DomainResult<()> {
     candidate::Entity::update_many()
-        .col_expr(candidate::Column::Status, Expr::value(status.as_str()))
+        .col_expr(candidate::Column::Status, Expr::value(status))
         .col_expr(candidate::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(candidate::Column::Id.eq(candidate_id))
         .exec(txn)
@@ -405,15 +254,14 @@ async fn set_candidate_status<C: ConnectionTrait>(
 /// Moves the candidate's current course to another status, by the rules of the state machine.
 pub async fn transition(
     db: &Db,
-    scope: &CandidateScope,
-    actor: Actor,
-    candidate_id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
     expected: Option<i32>,
     t: Transition,
 ) -> DomainResult<Course> {
     let txn = db.begin().await?;
-    let c = candidates::find_in_scope(&txn, scope, candidate_id).await?;
-    let e = apply_transition(&txn, &c, actor, expected, t).await?;
+    let c = reach.candidate(&txn, candidate_id).await?;
+    let e = apply_transition(&txn, &c, c.actor(), expected, t).await?;
     let h = history(&txn, &[e.id]).await?;
     txn.commit().await?;
     Ok(Course {
@@ -425,17 +273,17 @@ pub async fn transition(
 /// The state machine itself, inside the caller's transaction.
 pub async fn apply_transition(
     txn: &DatabaseTransaction,
-    c: &candidate::Model,
+    reached: &Reached,
     actor: Actor,
     expected: Option<i32>,
     t: Transition,
 ) -> DomainResult<enrollment::Model> {
+    let c = reached.candidate();
     let e = current(txn, c.id).await?;
     if expected.is_some_and(|v| v != e.version) {
         return Err(DomainError::Stale);
     }
-    let from =
-        Status::parse(&e.status).ok_or_else(|| DomainError::Internal("stored status".into()))?;
+    let from = e.status;
     if !from.allowed().contains(&t.to) {
         return Err(DomainError::IllegalTransition {
             from: from.as_str().into(),
@@ -490,9 +338,8 @@ pub async fn apply_transition(
             "must be after the day the pause starts",
         ));
     }
-    let version = e.version;
     let mut am = e.clone().into_active_model();
-    am.status = Set(t.to.as_str().into());
+    am.status = Set(t.to);
     am.last_effective_on = Set(effective_on);
     am.resume_on = Set(if t.to == Status::Paused {
         t.resume_on
@@ -504,24 +351,15 @@ pub async fn apply_transition(
             am.started_on = Set(Some(effective_on));
         }
         if e.phase.is_none() {
-            am.phase = Set(Some(Phase::Start.as_str().into()));
+            am.phase = Set(Some(Phase::Start));
         }
     }
     if !t.to.is_open() {
         am.ended_on = Set(Some(effective_on));
-        am.outcome = Set(t.outcome.map(|o| o.as_str().to_string()));
+        am.outcome = Set(t.outcome);
     }
-    am.version = Set(version + 1);
-    am.updated_at = Set(Utc::now());
-    let updated = enrollment::Entity::update_many()
-        .set(am)
-        .filter(enrollment::Column::Id.eq(e.id))
-        .filter(enrollment::Column::Version.eq(version))
-        .exec_with_returning(txn)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(DomainError::Stale)?;
+    let updated =
+        journal::versioned_update::<enrollment::Entity, _>(txn, e.id, e.version, None, am).await?;
     write_history(
         txn,
         &updated,
@@ -534,24 +372,16 @@ pub async fn apply_transition(
     )
     .await?;
     set_candidate_status(txn, c.id, t.to).await?;
-    events::append(
-        txn,
-        c.municipality_id,
-        "enrollment.status_changed",
-        json!({
-            "candidate_id": c.id, "enrollment_id": updated.id, "from": from.as_str(), "to": t.to.as_str(),
-            "effective_on": effective_on, "outcome": updated.outcome, "request_id": t.request_id,
-        }),
-    )
-    .await?;
-    audit::record(
+    let event = json!({
+        "candidate_id": c.id, "enrollment_id": updated.id, "from": from, "to": t.to,
+        "effective_on": effective_on, "outcome": updated.outcome, "request_id": t.request_id,
+    });
+    journal::record(
         txn,
         actor,
-        Some(c.municipality_id),
-        Some(c.id),
-        audit::Action::Update,
-        "enrollment",
-        Some(updated.id),
+        &Subject::of(reached, AuditResource::Enrollment, updated.id),
+        Some((EventType::EnrollmentStatusChanged, event)),
+        AuditAction::Update,
     )
     .await?;
     Ok(updated)
@@ -565,19 +395,18 @@ pub struct CourseChange {
 
 pub async fn update(
     db: &Db,
-    scope: &CandidateScope,
-    actor: Actor,
-    candidate_id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
     expected: Option<i32>,
     change: CourseChange,
 ) -> DomainResult<Course> {
     let txn = db.begin().await?;
-    let c = candidates::find_in_scope(&txn, scope, candidate_id).await?;
-    let e = current(&txn, c.id).await?;
+    let c = reach.candidate(&txn, candidate_id).await?;
+    let e = current(&txn, c.id()).await?;
     if expected.is_some_and(|v| v != e.version) {
         return Err(DomainError::Stale);
     }
-    if change.phase.is_some() && e.status != Status::Active.as_str() {
+    if change.phase.is_some() && e.status != Status::Active {
         return Err(DomainError::Conflict(
             "The phase can only be set while the course is `active`.".into(),
         ));
@@ -591,40 +420,25 @@ pub async fn update(
             "must be between the referral and today",
         ));
     }
-    let version = e.version;
     let mut am = e.clone().into_active_model();
     if let Some(p) = change.phase {
-        am.phase = Set(Some(p.as_str().into()));
+        am.phase = Set(Some(p));
     }
     if let Some(d) = change.first_employer_contact_on {
         am.first_employer_contact_on = Set(d);
     }
-    am.version = Set(version + 1);
-    am.updated_at = Set(Utc::now());
-    let updated = enrollment::Entity::update_many()
-        .set(am)
-        .filter(enrollment::Column::Id.eq(e.id))
-        .filter(enrollment::Column::Version.eq(version))
-        .exec_with_returning(&txn)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(DomainError::Stale)?;
-    events::append(
+    let updated =
+        journal::versioned_update::<enrollment::Entity, _>(&txn, e.id, e.version, expected, am)
+            .await?;
+    journal::record(
         &txn,
-        c.municipality_id,
-        "enrollment.updated",
-        json!({"candidate_id": c.id, "enrollment_id": updated.id, "phase": updated.phase}),
-    )
-    .await?;
-    audit::record(
-        &txn,
-        actor,
-        Some(c.municipality_id),
-        Some(c.id),
-        audit::Action::Update,
-        "enrollment",
-        Some(e.id),
+        c.actor(),
+        &Subject::of(&c, AuditResource::Enrollment, e.id),
+        Some((
+            EventType::EnrollmentUpdated,
+            json!({"candidate_id": c.id(), "enrollment_id": updated.id, "phase": updated.phase}),
+        )),
+        AuditAction::Update,
     )
     .await?;
     let h = history(&txn, &[e.id]).await?;

@@ -2,7 +2,7 @@
 //! writing transaction; the row lock makes other writers of that municipality wait until this one
 //! commits, so sequence order is commit order and a reader paging with `after` never skips an event.
 use chrono::Utc;
-use entity::{event, event_counter};
+use entity::{event, event_counter, ids::MunicipalityId, types::EventType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -16,8 +16,8 @@ use super::{DomainError, DomainResult};
 /// Appends one event; call inside the transaction that makes the change.
 pub async fn append<C: ConnectionTrait>(
     txn: &C,
-    municipality_id: Uuid,
-    event_type: &str,
+    municipality_id: MunicipalityId,
+    event_type: EventType,
     payload: Value,
 ) -> DomainResult<i64> {
     let rows = event_counter::Entity::update_many()
@@ -37,7 +37,7 @@ pub async fn append<C: ConnectionTrait>(
         id: Set(Uuid::now_v7()),
         municipality_id: Set(municipality_id),
         seq: Set(seq),
-        event_type: Set(event_type.to_string()),
+        event_type: Set(event_type),
         payload: Set(payload.to_string()),
         occurred_at: Set(Utc::now()),
     }
@@ -47,7 +47,10 @@ pub async fn append<C: ConnectionTrait>(
 }
 
 /// Creates the counter row of a new municipality; call in the transaction that creates it.
-pub async fn init_counter<C: ConnectionTrait>(txn: &C, municipality_id: Uuid) -> DomainResult<()> {
+pub async fn init_counter<C: ConnectionTrait>(
+    txn: &C,
+    municipality_id: MunicipalityId,
+) -> DomainResult<()> {
     event_counter::ActiveModel {
         municipality_id: Set(municipality_id),
         last_seq: Set(0),
@@ -60,7 +63,7 @@ pub async fn init_counter<C: ConnectionTrait>(txn: &C, municipality_id: Uuid) ->
 /// Events of a municipality after `after`, oldest first.
 pub async fn list<C: ConnectionTrait>(
     db: &C,
-    municipality_id: Uuid,
+    municipality_id: MunicipalityId,
     after: i64,
     limit: u64,
 ) -> DomainResult<Vec<event::Model>> {
@@ -71,4 +74,24 @@ pub async fn list<C: ConnectionTrait>(
         .limit(limit)
         .all(db)
         .await?)
+}
+
+/// The JSON document of one event, exactly as `GET /events` lists it and webhooks deliver it.
+pub fn document(e: &event::Model) -> Value {
+    let mut doc = serde_json::Map::new();
+    doc.insert("seq".into(), Value::from(e.seq));
+    doc.insert("id".into(), Value::String(e.id.to_string()));
+    doc.insert(
+        "type".into(),
+        Value::String(e.event_type.as_str().to_string()),
+    );
+    doc.insert(
+        "occurred_at".into(),
+        Value::String(e.occurred_at.to_rfc3339()),
+    );
+    doc.insert(
+        "payload".into(),
+        serde_json::from_str(&e.payload).unwrap_or_default(),
+    );
+    Value::Object(doc)
 }

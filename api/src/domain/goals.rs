@@ -3,131 +3,30 @@
 //! goals they wrote. Every change bumps the goal's version, so a phone and a desk editing the same goal
 //! cannot silently overwrite each other.
 use chrono::{NaiveDate, Utc};
-use entity::{candidate, goal, goal_step};
-use poem_openapi::Enum;
+pub use entity::types::{GoalCategory as Category, GoalStatus};
+use entity::{
+    goal, goal_step,
+    ids::{CandidateId, GoalId, StepId},
+    types::{AuditAction, AuditResource, Author, EventType},
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 use serde_json::json;
-use uuid::Uuid;
 
-use super::{DomainError, DomainResult, audit, candidates, events, pagination::PageRequest};
-use crate::{
-    auth::{Actor, CandidateScope},
-    db::Db,
+use super::{
+    DomainError, DomainResult,
+    access::{Reach, Reached},
+    journal::{self, Subject},
+    pagination::PageRequest,
 };
+use crate::db::Db;
 
 /// At most this many steps per goal.
 pub const MAX_STEPS: u64 = 30;
 /// At most this many open (`proposed` or `active`) goals per candidate.
 pub const MAX_OPEN_GOALS: u64 = 50;
-
-/// Where a goal stands.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "snake_case")]
-pub enum GoalStatus {
-    /// Proposed by staff; waits for the candidate to accept it.
-    Proposed,
-    /// Being worked on.
-    Active,
-    /// Reached.
-    Achieved,
-    /// Let go (or, for a proposal, declined or withdrawn).
-    Abandoned,
-}
-
-impl GoalStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Proposed => "proposed",
-            Self::Active => "active",
-            Self::Achieved => "achieved",
-            Self::Abandoned => "abandoned",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "proposed" => Self::Proposed,
-            "achieved" => Self::Achieved,
-            "abandoned" => Self::Abandoned,
-            _ => Self::Active,
-        }
-    }
-}
-
-/// What a goal is about.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "snake_case")]
-pub enum Category {
-    /// A job.
-    Job,
-    /// Education.
-    Education,
-    /// Everyday life.
-    EverydayLife,
-    /// Friends, family, community.
-    Social,
-    /// Health.
-    Health,
-    /// Something else.
-    Other,
-}
-
-impl Category {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Job => "job",
-            Self::Education => "education",
-            Self::EverydayLife => "everyday_life",
-            Self::Social => "social",
-            Self::Health => "health",
-            Self::Other => "other",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        [
-            Self::Job,
-            Self::Education,
-            Self::EverydayLife,
-            Self::Social,
-            Self::Health,
-            Self::Other,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
-        .unwrap_or(Self::Other)
-    }
-}
-
-/// Who acts on goals: the candidate themselves, or staff reaching the candidate through their scope.
-#[derive(Clone, Copy, Debug)]
-pub enum Who {
-    Candidate(Actor),
-    Staff(Actor, CandidateScope),
-}
-
-impl Who {
-    fn actor(&self) -> Actor {
-        match self {
-            Who::Candidate(a) | Who::Staff(a, _) => *a,
-        }
-    }
-
-    fn is_staff(&self) -> bool {
-        matches!(self, Who::Staff(..))
-    }
-
-    fn side(&self) -> &'static str {
-        if self.is_staff() {
-            "staff"
-        } else {
-            "candidate"
-        }
-    }
-}
 
 /// A goal with its steps in order.
 #[derive(Clone, Debug)]
@@ -139,7 +38,7 @@ pub struct GoalView {
 impl GoalView {
     /// Done steps / steps, rounded down; 100 when achieved; 0 without steps.
     pub fn progress(&self) -> i32 {
-        progress(GoalStatus::parse(&self.goal.status), &self.steps)
+        progress(self.goal.status, &self.steps)
     }
 }
 
@@ -154,37 +53,9 @@ pub fn progress(status: GoalStatus, steps: &[goal_step::Model]) -> i32 {
     (done * 100 / steps.len()) as i32
 }
 
-/// The candidate the caller reaches (404 otherwise).
-async fn reach<C: ConnectionTrait>(
-    db: &C,
-    who: &Who,
-    candidate_id: Uuid,
-) -> DomainResult<candidate::Model> {
-    match who {
-        Who::Candidate(a) if a.id == candidate_id => candidate::Entity::find_by_id(candidate_id)
-            .one(db)
-            .await?
-            .ok_or(DomainError::NotFound),
-        Who::Candidate(_) => Err(DomainError::NotFound),
-        Who::Staff(_, scope) => candidates::find_in_scope(db, scope, candidate_id).await,
-    }
-}
-
-async fn find_goal<C: ConnectionTrait>(
-    db: &C,
-    candidate_id: Uuid,
-    goal_id: Uuid,
-) -> DomainResult<goal::Model> {
-    goal::Entity::find_by_id(goal_id)
-        .filter(goal::Column::CandidateId.eq(candidate_id))
-        .one(db)
-        .await?
-        .ok_or(DomainError::NotFound)
-}
-
 async fn steps_of<C: ConnectionTrait>(
     db: &C,
-    goal_ids: &[Uuid],
+    goal_ids: &[GoalId],
 ) -> DomainResult<Vec<goal_step::Model>> {
     if goal_ids.is_empty() {
         return Ok(Vec::new());
@@ -202,7 +73,7 @@ pub async fn with_steps<C: ConnectionTrait>(
     db: &C,
     goals: Vec<goal::Model>,
 ) -> DomainResult<Vec<GoalView>> {
-    let ids: Vec<Uuid> = goals.iter().map(|g| g.id).collect();
+    let ids: Vec<GoalId> = goals.iter().map(|g| g.id).collect();
     let mut steps = steps_of(db, &ids).await?;
     Ok(goals
         .into_iter()
@@ -217,23 +88,16 @@ pub async fn with_steps<C: ConnectionTrait>(
         .collect())
 }
 
-async fn audit_read(
-    db: &Db,
-    who: &Who,
-    c: &candidate::Model,
-    goal_id: Option<Uuid>,
-) -> DomainResult<()> {
-    if who.is_staff() {
-        audit::record(
-            db.write(),
-            who.actor(),
-            Some(c.municipality_id),
-            Some(c.id),
-            audit::Action::Read,
-            "goal",
-            goal_id,
-        )
-        .await?;
+/// Staff reads are audited (the candidate reading their own are not).
+async fn audit_read(db: &Db, c: &Reached, goal_id: Option<GoalId>) -> DomainResult<()> {
+    if c.through_scope() {
+        let subject = Subject::candidate(
+            c.municipality_id(),
+            c.id(),
+            AuditResource::Goal,
+            goal_id.map(|g| g.0),
+        );
+        journal::read(db.write(), c.actor(), &subject).await?;
     }
     Ok(())
 }
@@ -241,33 +105,38 @@ async fn audit_read(
 /// The candidate's goals, oldest first, a page at a time; optionally only one status.
 pub async fn list(
     db: &Db,
-    who: &Who,
-    candidate_id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
     status: Option<GoalStatus>,
     page: PageRequest,
 ) -> DomainResult<(Vec<GoalView>, Option<String>)> {
-    let c = reach(db.read(), who, candidate_id).await?;
-    let mut q = goal::Entity::find()
-        .filter(goal::Column::CandidateId.eq(c.id))
+    let c = reach.candidate(db.read(), candidate_id).await?;
+    let mut q = c
+        .rows::<goal::Entity>()
         .order_by_asc(goal::Column::Id)
         .limit(page.fetch());
     if let Some(s) = status {
-        q = q.filter(goal::Column::Status.eq(s.as_str()));
+        q = q.filter(goal::Column::Status.eq(s));
     }
     if let Some(after) = page.after {
         q = q.filter(goal::Column::Id.gt(after));
     }
-    let (rows, next) = page.finish(q.all(db.read()).await?, |g| g.id);
+    let (rows, next) = page.finish(q.all(db.read()).await?, |g| g.id.0);
     let views = with_steps(db.read(), rows).await?;
-    audit_read(db, who, &c, None).await?;
+    audit_read(db, &c, None).await?;
     Ok((views, next))
 }
 
-pub async fn get(db: &Db, who: &Who, candidate_id: Uuid, goal_id: Uuid) -> DomainResult<GoalView> {
-    let c = reach(db.read(), who, candidate_id).await?;
-    let g = find_goal(db.read(), c.id, goal_id).await?;
+pub async fn get(
+    db: &Db,
+    reach: &Reach,
+    candidate_id: CandidateId,
+    goal_id: GoalId,
+) -> DomainResult<GoalView> {
+    let c = reach.candidate(db.read(), candidate_id).await?;
+    let g = c.find::<goal::Entity, _>(db.read(), goal_id).await?;
     let steps = steps_of(db.read(), &[g.id]).await?;
-    audit_read(db, who, &c, Some(g.id)).await?;
+    audit_read(db, &c, Some(g.id)).await?;
     Ok(GoalView { goal: g, steps })
 }
 
@@ -280,45 +149,42 @@ pub struct NewGoal {
     pub steps: Vec<String>,
 }
 
-async fn count_open<C: ConnectionTrait>(db: &C, candidate_id: Uuid) -> DomainResult<u64> {
-    Ok(goal::Entity::find()
-        .filter(goal::Column::CandidateId.eq(candidate_id))
-        .filter(goal::Column::Status.is_in(["proposed", "active"]))
+async fn count_open<C: ConnectionTrait>(db: &C, c: &Reached) -> DomainResult<u64> {
+    Ok(c.rows::<goal::Entity>()
+        .filter(goal::Column::Status.is_in(GoalStatus::OPEN))
         .count(db)
         .await?)
 }
 
-fn payload(g: &goal::Model, step: Option<Uuid>) -> serde_json::Value {
+fn payload(g: &goal::Model, step: Option<StepId>) -> serde_json::Value {
     json!({"candidate_id": g.candidate_id, "goal_id": g.id, "status": g.status, "step_id": step})
 }
 
+/// Records a change of `g` by whoever reached its candidate: the event (ids and status) and the audit.
 async fn record<C: ConnectionTrait>(
     txn: &C,
-    who: &Who,
+    c: &Reached,
     g: &goal::Model,
-    event: &str,
-    step: Option<Uuid>,
-    action: audit::Action,
+    event: EventType,
+    step: Option<StepId>,
+    action: AuditAction,
 ) -> DomainResult<()> {
-    events::append(txn, g.municipality_id, event, payload(g, step)).await?;
-    audit::record(
+    let subject = Subject::of(c, AuditResource::Goal, g.id);
+    journal::record(
         txn,
-        who.actor(),
-        Some(g.municipality_id),
-        Some(g.candidate_id),
+        c.actor(),
+        &subject,
+        Some((event, payload(g, step))),
         action,
-        "goal",
-        Some(g.id),
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Creates a goal: `active` when the candidate writes it, `proposed` when staff do.
 pub async fn create(
     db: &Db,
-    who: &Who,
-    candidate_id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
     new: NewGoal,
 ) -> DomainResult<GoalView> {
     if new.steps.len() as u64 > MAX_STEPS {
@@ -329,27 +195,26 @@ pub async fn create(
         ));
     }
     let txn = db.begin().await?;
-    let c = reach(&txn, who, candidate_id).await?;
-    if count_open(&txn, c.id).await? >= MAX_OPEN_GOALS {
+    let c = reach.candidate(&txn, candidate_id).await?;
+    if count_open(&txn, &c).await? >= MAX_OPEN_GOALS {
         return Err(DomainError::Conflict(format!(
             "There are already {MAX_OPEN_GOALS} open goals. Finish or let go of one first."
         )));
     }
     let now = Utc::now();
-    let status = if who.is_staff() {
-        GoalStatus::Proposed
-    } else {
-        GoalStatus::Active
+    let status = match c.author() {
+        Author::Staff => GoalStatus::Proposed,
+        Author::Candidate => GoalStatus::Active,
     };
     let g = goal::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        candidate_id: Set(c.id),
-        municipality_id: Set(c.municipality_id),
+        id: Set(GoalId::generate()),
+        candidate_id: Set(c.id()),
+        municipality_id: Set(c.municipality_id()),
         title: Set(new.title.trim().to_string()),
         description: Set(new.description),
-        category: Set(new.category.as_str().into()),
-        status: Set(status.as_str().into()),
-        created_by: Set(who.side().into()),
+        category: Set(new.category),
+        status: Set(status),
+        created_by: Set(c.author()),
         target_date: Set(new.target_date),
         version: Set(1),
         created_at: Set(now),
@@ -361,19 +226,27 @@ pub async fn create(
     for (i, title) in new.steps.into_iter().enumerate() {
         steps.push(insert_step(&txn, g.id, title, i as i32).await?);
     }
-    record(&txn, who, &g, "goal.created", None, audit::Action::Create).await?;
+    record(
+        &txn,
+        &c,
+        &g,
+        EventType::GoalCreated,
+        None,
+        AuditAction::Create,
+    )
+    .await?;
     txn.commit().await?;
     Ok(GoalView { goal: g, steps })
 }
 
 async fn insert_step<C: ConnectionTrait>(
     txn: &C,
-    goal_id: Uuid,
+    goal_id: GoalId,
     title: String,
     position: i32,
 ) -> DomainResult<goal_step::Model> {
     Ok(goal_step::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(StepId::generate()),
         goal_id: Set(goal_id),
         title: Set(title.trim().to_string()),
         done: Set(false),
@@ -396,7 +269,7 @@ pub struct GoalChange {
 }
 
 /// The status changes each side may make.
-fn status_allowed(who: &Who, from: GoalStatus, to: GoalStatus) -> bool {
+fn status_allowed(by: Author, from: GoalStatus, to: GoalStatus) -> bool {
     use GoalStatus::*;
     if from == to {
         return true;
@@ -405,7 +278,7 @@ fn status_allowed(who: &Who, from: GoalStatus, to: GoalStatus) -> bool {
         // A proposal becomes active only by the candidate's `accept`; either side may set it aside.
         (Proposed, Abandoned) => true,
         (Active, Achieved | Abandoned) => true,
-        (Achieved | Abandoned, Active) => !who.is_staff() || from == Achieved,
+        (Achieved | Abandoned, Active) => by == Author::Candidate || from == Achieved,
         _ => false,
     }
 }
@@ -415,39 +288,26 @@ async fn bump(
     txn: &DatabaseTransaction,
     g: &goal::Model,
     expected: Option<i32>,
-    mut am: goal::ActiveModel,
+    am: goal::ActiveModel,
 ) -> DomainResult<goal::Model> {
-    if expected.is_some_and(|v| v != g.version) {
-        return Err(DomainError::Stale);
-    }
-    am.version = Set(g.version + 1);
-    am.updated_at = Set(Utc::now());
-    goal::Entity::update_many()
-        .set(am)
-        .filter(goal::Column::Id.eq(g.id))
-        .filter(goal::Column::Version.eq(g.version))
-        .exec_with_returning(txn)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(DomainError::Stale)
+    journal::versioned_update::<goal::Entity, _>(txn, g.id, g.version, expected, am).await
 }
 
 pub async fn update(
     db: &Db,
-    who: &Who,
-    candidate_id: Uuid,
-    goal_id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
+    goal_id: GoalId,
     expected: Option<i32>,
     change: GoalChange,
 ) -> DomainResult<GoalView> {
     let txn = db.begin().await?;
-    let c = reach(&txn, who, candidate_id).await?;
-    let g = find_goal(&txn, c.id, goal_id).await?;
-    can_touch(who, &g)?;
-    let from = GoalStatus::parse(&g.status);
+    let c = reach.candidate(&txn, candidate_id).await?;
+    let g = c.find::<goal::Entity, _>(&txn, goal_id).await?;
+    can_touch(&c, &g)?;
+    let from = g.status;
     if let Some(to) = change.status {
-        if !status_allowed(who, from, to) {
+        if !status_allowed(c.author(), from, to) {
             let hint = if from == GoalStatus::Proposed && to == GoalStatus::Active {
                 "A proposed goal becomes active when the candidate accepts it (POST …/accept)."
             } else {
@@ -461,7 +321,7 @@ pub async fn update(
         }
         if to == GoalStatus::Active
             && from != GoalStatus::Active
-            && count_open(&txn, c.id).await? >= MAX_OPEN_GOALS
+            && count_open(&txn, &c).await? >= MAX_OPEN_GOALS
         {
             return Err(DomainError::Conflict(format!(
                 "There are already {MAX_OPEN_GOALS} open goals."
@@ -476,22 +336,22 @@ pub async fn update(
         am.description = Set(v);
     }
     if let Some(v) = change.category {
-        am.category = Set(v.as_str().into());
+        am.category = Set(v);
     }
     if let Some(v) = change.target_date {
         am.target_date = Set(v);
     }
     if let Some(v) = change.status {
-        am.status = Set(v.as_str().into());
+        am.status = Set(v);
     }
     let updated = bump(&txn, &g, expected, am).await?;
     record(
         &txn,
-        who,
+        &c,
         &updated,
-        "goal.updated",
+        EventType::GoalUpdated,
         None,
-        audit::Action::Update,
+        AuditAction::Update,
     )
     .await?;
     let steps = steps_of(&txn, &[g.id]).await?;
@@ -505,30 +365,25 @@ pub async fn update(
 /// Deletes a goal: the candidate their own `proposed` or `active` goals, staff the goals staff wrote.
 pub async fn delete(
     db: &Db,
-    who: &Who,
-    candidate_id: Uuid,
-    goal_id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
+    goal_id: GoalId,
     expected: Option<i32>,
 ) -> DomainResult<()> {
     let txn = db.begin().await?;
-    let c = reach(&txn, who, candidate_id).await?;
-    let g = find_goal(&txn, c.id, goal_id).await?;
+    let c = reach.candidate(&txn, candidate_id).await?;
+    let g = c.find::<goal::Entity, _>(&txn, goal_id).await?;
     if expected.is_some_and(|v| v != g.version) {
         return Err(DomainError::Stale);
     }
-    if g.created_by != who.side() {
-        return Err(DomainError::Conflict(if who.is_staff() {
+    if g.created_by != c.author() {
+        return Err(DomainError::Conflict(if c.through_scope() {
             "This goal is the candidate's own; staff cannot delete it.".into()
         } else {
             "Your consultant wrote this goal. You can say no to it (set it to `abandoned`) instead of deleting it.".into()
         }));
     }
-    if !who.is_staff()
-        && !matches!(
-            GoalStatus::parse(&g.status),
-            GoalStatus::Proposed | GoalStatus::Active
-        )
-    {
+    if !c.through_scope() && !GoalStatus::OPEN.contains(&g.status) {
         return Err(DomainError::Conflict(
             "Only goals that are still open can be deleted.".into(),
         ));
@@ -538,7 +393,15 @@ pub async fn delete(
         .exec(&txn)
         .await?;
     goal::Entity::delete_by_id(g.id).exec(&txn).await?;
-    record(&txn, who, &g, "goal.deleted", None, audit::Action::Delete).await?;
+    record(
+        &txn,
+        &c,
+        &g,
+        EventType::GoalDeleted,
+        None,
+        AuditAction::Delete,
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -546,30 +409,30 @@ pub async fn delete(
 /// The candidate accepts a goal their consultant proposed.
 pub async fn accept(
     db: &Db,
-    who: &Who,
-    candidate_id: Uuid,
-    goal_id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
+    goal_id: GoalId,
     expected: Option<i32>,
 ) -> DomainResult<GoalView> {
     let txn = db.begin().await?;
-    let c = reach(&txn, who, candidate_id).await?;
-    let g = find_goal(&txn, c.id, goal_id).await?;
-    if g.status != GoalStatus::Proposed.as_str() {
+    let c = reach.candidate(&txn, candidate_id).await?;
+    let g = c.find::<goal::Entity, _>(&txn, goal_id).await?;
+    if g.status != GoalStatus::Proposed {
         return Err(DomainError::Conflict(format!(
             "Only a proposed goal can be accepted; this one is `{}`.",
             g.status
         )));
     }
     let mut am = g.clone().into_active_model();
-    am.status = Set(GoalStatus::Active.as_str().into());
+    am.status = Set(GoalStatus::Active);
     let updated = bump(&txn, &g, expected, am).await?;
     record(
         &txn,
-        who,
+        &c,
         &updated,
-        "goal.accepted",
+        EventType::GoalAccepted,
         None,
-        audit::Action::Update,
+        AuditAction::Update,
     )
     .await?;
     let steps = steps_of(&txn, &[g.id]).await?;
@@ -595,8 +458,8 @@ async fn renumber(txn: &DatabaseTransaction, steps: &[goal_step::Model]) -> Doma
 }
 
 /// Staff change only the goals staff wrote; the candidate's own goals are theirs alone.
-fn can_touch(who: &Who, g: &goal::Model) -> DomainResult<()> {
-    if who.is_staff() && g.created_by != "staff" {
+fn can_touch(c: &Reached, g: &goal::Model) -> DomainResult<()> {
+    if c.through_scope() && g.created_by != Author::Staff {
         return Err(DomainError::Conflict(
             "This goal is the candidate's own; only they can change it.".into(),
         ));
@@ -607,17 +470,17 @@ fn can_touch(who: &Who, g: &goal::Model) -> DomainResult<()> {
 /// Adds a step at `position` (default: last).
 pub async fn add_step(
     db: &Db,
-    who: &Who,
-    candidate_id: Uuid,
-    goal_id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
+    goal_id: GoalId,
     expected: Option<i32>,
     title: String,
     position: Option<i32>,
 ) -> DomainResult<GoalView> {
     let txn = db.begin().await?;
-    let c = reach(&txn, who, candidate_id).await?;
-    let g = find_goal(&txn, c.id, goal_id).await?;
-    can_touch(who, &g)?;
+    let c = reach.candidate(&txn, candidate_id).await?;
+    let g = c.find::<goal::Entity, _>(&txn, goal_id).await?;
+    can_touch(&c, &g)?;
     let mut steps = steps_of(&txn, &[g.id]).await?;
     if steps.len() as u64 >= MAX_STEPS {
         return Err(DomainError::Conflict(format!(
@@ -634,11 +497,11 @@ pub async fn add_step(
     renumber(&txn, &steps).await?;
     record(
         &txn,
-        who,
+        &c,
         &updated,
-        "goal.step_added",
+        EventType::GoalStepAdded,
         Some(step.id),
-        audit::Action::Update,
+        AuditAction::Update,
     )
     .await?;
     let steps = steps_of(&txn, &[g.id]).await?;
@@ -659,21 +522,21 @@ pub struct StepChange {
 
 pub async fn update_step(
     db: &Db,
-    who: &Who,
-    candidate_id: Uuid,
-    goal_id: Uuid,
-    step_id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
+    goal_id: GoalId,
+    step_id: StepId,
     expected: Option<i32>,
     change: StepChange,
 ) -> DomainResult<GoalView> {
     let txn = db.begin().await?;
-    let c = reach(&txn, who, candidate_id).await?;
-    let g = find_goal(&txn, c.id, goal_id).await?;
+    let c = reach.candidate(&txn, candidate_id).await?;
+    let g = c.find::<goal::Entity, _>(&txn, goal_id).await?;
     let mut steps = steps_of(&txn, &[g.id]).await?;
     let Some(idx) = steps.iter().position(|s| s.id == step_id) else {
         return Err(DomainError::NotFound);
     };
-    can_touch(who, &g)?;
+    can_touch(&c, &g)?;
     let updated = bump(&txn, &g, expected, g.clone().into_active_model()).await?;
     let step = steps[idx].clone();
     let mut am = step.clone().into_active_model();
@@ -695,17 +558,17 @@ pub async fn update_step(
         renumber(&txn, &steps).await?;
     }
     let event = if newly_done {
-        "goal.step_done"
+        EventType::GoalStepDone
     } else {
-        "goal.step_updated"
+        EventType::GoalStepUpdated
     };
     record(
         &txn,
-        who,
+        &c,
         &updated,
         event,
         Some(step_id),
-        audit::Action::Update,
+        AuditAction::Update,
     )
     .await?;
     let steps = steps_of(&txn, &[g.id]).await?;
@@ -718,31 +581,31 @@ pub async fn update_step(
 
 pub async fn delete_step(
     db: &Db,
-    who: &Who,
-    candidate_id: Uuid,
-    goal_id: Uuid,
-    step_id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
+    goal_id: GoalId,
+    step_id: StepId,
     expected: Option<i32>,
 ) -> DomainResult<GoalView> {
     let txn = db.begin().await?;
-    let c = reach(&txn, who, candidate_id).await?;
-    let g = find_goal(&txn, c.id, goal_id).await?;
+    let c = reach.candidate(&txn, candidate_id).await?;
+    let g = c.find::<goal::Entity, _>(&txn, goal_id).await?;
     let mut steps = steps_of(&txn, &[g.id]).await?;
     let Some(idx) = steps.iter().position(|s| s.id == step_id) else {
         return Err(DomainError::NotFound);
     };
-    can_touch(who, &g)?;
+    can_touch(&c, &g)?;
     let updated = bump(&txn, &g, expected, g.clone().into_active_model()).await?;
     goal_step::Entity::delete_by_id(step_id).exec(&txn).await?;
     steps.remove(idx);
     renumber(&txn, &steps).await?;
     record(
         &txn,
-        who,
+        &c,
         &updated,
-        "goal.step_removed",
+        EventType::GoalStepRemoved,
         Some(step_id),
-        audit::Action::Update,
+        AuditAction::Update,
     )
     .await?;
     let steps = steps_of(&txn, &[g.id]).await?;

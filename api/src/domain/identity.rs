@@ -3,18 +3,37 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use entity::{
-    credential, invitation, login_failure, refresh_token, service_account, session, staff,
+    credential,
+    ids::{CandidateId, MunicipalityId, StaffId},
+    invitation, login_attempt, refresh_token, service_account, session, staff,
+    types::{Scopes, SessionEnd},
 };
 use rand::{Rng, RngCore, rngs::OsRng};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
 };
-use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use super::{DomainError, DomainResult, on_unique};
-use crate::{auth::Role, state::AppState};
+use super::{DomainError, DomainResult, access, on_unique};
+use super::{
+    access::{Role, Scope},
+    passwords::Hasher,
+    sessions::SessionCache,
+    sha256_hex,
+    tokens::KeyStore,
+};
+use crate::{config::Config, db::Db};
+
+/// What identity needs from the running instance (handlers pass `AppState::identity()`).
+#[derive(Clone, Copy)]
+pub struct Identity<'a> {
+    pub db: &'a Db,
+    pub config: &'a Config,
+    pub keys: &'a KeyStore,
+    pub hasher: &'a Hasher,
+    pub sessions: &'a SessionCache,
+}
 
 /// What a successful login or refresh hands out.
 #[derive(Clone, Debug)]
@@ -30,10 +49,6 @@ pub struct Tokens {
 pub struct NewInvitation {
     pub code: String,
     pub expires_at: DateTime<Utc>,
-}
-
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
 }
 
 fn random_token() -> String {
@@ -71,7 +86,7 @@ pub fn check_password(password: &str) -> DomainResult<()> {
     Ok(())
 }
 
-fn account_key(username: &str) -> String {
+pub(crate) fn account_key(username: &str) -> String {
     format!(
         "account:{}",
         sha256_hex(username.trim().to_lowercase().as_bytes())
@@ -82,111 +97,180 @@ fn address_key(address: &str) -> String {
     format!("address:{address}")
 }
 
-/// Refuses with 429 while either counter is over its limit; the answer says when to retry.
-async fn check_limits(state: &AppState, keys: &[(String, u64)]) -> DomainResult<()> {
-    let since = Utc::now() - Duration::hours(1);
+/// The attempts counted before they are made: they stay counted as failures unless released.
+#[must_use = "release the reservation when the attempt succeeds"]
+pub struct Reservation(Vec<(String, DateTime<Utc>)>);
+
+/// Counts one attempt against each key and refuses with 429 when any key is over its hourly limit.
+///
+/// Counting and checking are one statement per key (an upsert that returns the new count) inside one
+/// writing transaction, so parallel attempts cannot all read a count below the limit: the 6th of 40
+/// simultaneous wrong passwords against a limit of 5 is refused, whatever the timing. An attempt over
+/// the limit is not counted (the transaction is rolled back).
+pub async fn reserve(ctx: &Identity<'_>, limits: &[(String, u64)]) -> DomainResult<Reservation> {
+    use sea_orm::sea_query::{Alias, CaseStatement, ExprTrait, OnConflict};
+    let now = Utc::now();
+    let window_start = now - Duration::hours(1);
+    let mut keys: Vec<&(String, u64)> = limits.iter().collect();
+    // Always the same order, so two transactions never wait on each other's rows.
+    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    let table = Alias::new("login_attempts");
+    let stale =
+        Expr::col((table.clone(), login_attempt::Column::WindowStartedAt)).lte(window_start);
+    let txn = ctx.db.begin().await?;
+    let mut reserved = Vec::with_capacity(keys.len());
     for (key, limit) in keys {
-        let count = login_failure::Entity::find()
-            .filter(login_failure::Column::Key.eq(key.as_str()))
-            .filter(login_failure::Column::At.gt(since))
-            .count(state.db.read())
-            .await?;
-        if count >= *limit {
-            let oldest = login_failure::Entity::find()
-                .filter(login_failure::Column::Key.eq(key.as_str()))
-                .filter(login_failure::Column::At.gt(since))
-                .order_by_asc(login_failure::Column::At)
-                .one(state.db.read())
-                .await?;
-            let retry = oldest
-                .map(|o| {
-                    (o.at + Duration::hours(1) - Utc::now())
-                        .num_seconds()
-                        .max(1)
-                })
-                .unwrap_or(60);
+        let row = login_attempt::Entity::insert(login_attempt::ActiveModel {
+            key: Set(key.clone()),
+            window_started_at: Set(now),
+            count: Set(1),
+        })
+        .on_conflict(
+            OnConflict::column(login_attempt::Column::Key)
+                .value(
+                    login_attempt::Column::Count,
+                    CaseStatement::new()
+                        .case(stale.clone(), Expr::val(1))
+                        .finally(Expr::col((table.clone(), login_attempt::Column::Count)).add(1)),
+                )
+                .value(
+                    login_attempt::Column::WindowStartedAt,
+                    CaseStatement::new()
+                        .case(stale.clone(), Expr::val(now))
+                        .finally(Expr::col((
+                            table.clone(),
+                            login_attempt::Column::WindowStartedAt,
+                        ))),
+                )
+                .to_owned(),
+        )
+        .exec_with_returning(&txn)
+        .await?;
+        if row.count as u64 > *limit {
+            txn.rollback().await?;
+            let retry = std::cmp::max(
+                (row.window_started_at + Duration::hours(1) - now).num_seconds(),
+                1,
+            );
             return Err(DomainError::TooMany(retry as u64));
         }
+        reserved.push((row.key, row.window_started_at));
+    }
+    txn.commit().await?;
+    Ok(Reservation(reserved))
+}
+
+/// The attempt succeeded: it no longer counts as a failure.
+pub async fn release(ctx: &Identity<'_>, reservation: Reservation) -> DomainResult<()> {
+    use sea_orm::sea_query::ExprTrait;
+    for (key, window) in reservation.0 {
+        login_attempt::Entity::update_many()
+            .col_expr(
+                login_attempt::Column::Count,
+                Expr::col(login_attempt::Column::Count).sub(1),
+            )
+            .filter(login_attempt::Column::Key.eq(key))
+            .filter(login_attempt::Column::WindowStartedAt.eq(window))
+            .filter(login_attempt::Column::Count.gt(0))
+            .exec(ctx.db.write())
+            .await?;
     }
     Ok(())
 }
 
-async fn record_failure(state: &AppState, keys: &[String]) -> DomainResult<()> {
-    let now = Utc::now();
-    let rows: Vec<login_failure::ActiveModel> = keys
-        .iter()
-        .map(|k| login_failure::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            key: Set(k.clone()),
-            at: Set(now),
-        })
-        .collect();
-    login_failure::Entity::insert_many(rows)
-        .exec(state.db.write())
+/// Drops counters whose window ended long ago, a bounded batch at a time (background jobs).
+pub async fn purge_attempts(db: &crate::db::Db) -> DomainResult<u64> {
+    let cutoff = Utc::now() - Duration::hours(2);
+    let res = login_attempt::Entity::delete_many()
+        .filter(login_attempt::Column::WindowStartedAt.lt(cutoff))
+        .exec(db.write())
         .await?;
-    // Old rows are of no use; drop them now and then.
-    if rand::thread_rng().gen_ratio(1, 100) {
-        login_failure::Entity::delete_many()
-            .filter(login_failure::Column::At.lt(now - Duration::hours(2)))
-            .exec(state.db.write())
-            .await?;
+    Ok(res.rows_affected)
+}
+
+/// What the staff or candidate record says about a principal now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub role: Role,
+    pub municipality_id: Option<MunicipalityId>,
+    pub active: bool,
+}
+
+/// Reads a principal's role, municipality and active flag from their record (staff, admin or
+/// candidate; `kind` says which table). Sessions take these from here at login, refresh and every
+/// session check, never from a copy made earlier (an invitation, a credential, a token).
+pub async fn principal<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    kind: Role,
+) -> DomainResult<Option<Principal>> {
+    if kind == Role::Candidate {
+        // An erased candidate is no principal: their sessions and logins end with the erasure.
+        return Ok(entity::candidate::Entity::find_by_id(CandidateId(id))
+            .filter(entity::candidate::Column::ErasedAt.is_null())
+            .one(db)
+            .await?
+            .map(|c| Principal {
+                role: Role::Candidate,
+                municipality_id: Some(c.municipality_id),
+                active: true,
+            }));
     }
-    Ok(())
+    let Some(s) = staff::Entity::find_by_id(StaffId(id)).one(db).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Principal {
+        role: s.role,
+        municipality_id: s.municipality_id,
+        active: s.active,
+    }))
 }
 
 /// Checks a username and password; the same work and answer whether or not the username exists.
 pub async fn login(
-    state: &AppState,
+    ctx: &Identity<'_>,
     username: &str,
     password: &str,
     address: &str,
 ) -> DomainResult<Tokens> {
-    let cfg = &state.config;
-    let keys = [
-        (account_key(username), cfg.login_failures_per_account_hour),
-        (address_key(address), cfg.login_failures_per_address_hour),
-    ];
-    check_limits(state, &keys).await?;
+    let cfg = &ctx.config;
+    let reservation = reserve(
+        ctx,
+        &[
+            (account_key(username), cfg.login_failures_per_account_hour),
+            (address_key(address), cfg.login_failures_per_address_hour),
+        ],
+    )
+    .await?;
     let name = username.trim().to_lowercase();
     let cred = credential::Entity::find()
         .filter(credential::Column::Username.eq(name))
-        .one(state.db.read())
+        .one(ctx.db.read())
         .await?;
-    let ok = state
+    let ok = ctx
         .hasher
         .verify(password, cred.as_ref().map(|c| c.password_hash.as_str()))
         .await;
-    let active = match (&cred, ok) {
-        (Some(c), true) => principal_active(state, c).await?,
-        _ => false,
+    let principal = match (&cred, ok) {
+        (Some(c), true) => principal(ctx.db.read(), c.principal_id, c.role).await?,
+        _ => None,
     };
-    let (Some(cred), true) = (cred, active) else {
-        record_failure(state, &[keys[0].0.clone(), keys[1].0.clone()]).await?;
+    let (Some(cred), Some(p)) = (cred, principal.filter(|p| p.active)) else {
+        // The reservation stays: this was a failed attempt.
         return Err(DomainError::Unauthorized("Wrong username or password."));
     };
-    let role =
-        Role::parse(&cred.role).ok_or_else(|| DomainError::Internal("stored role".into()))?;
-    start_session(state, cred.principal_id, role, cred.municipality_id).await
-}
-
-async fn principal_active(state: &AppState, cred: &credential::Model) -> DomainResult<bool> {
-    if cred.role == "candidate" {
-        return Ok(true);
-    }
-    Ok(staff::Entity::find_by_id(cred.principal_id)
-        .one(state.db.read())
-        .await?
-        .is_some_and(|s| s.active))
+    release(ctx, reservation).await?;
+    start_session(ctx, cred.principal_id, p.role, p.municipality_id).await
 }
 
 /// Opens a session with its first refresh token and signs an access token for it.
 pub async fn start_session(
-    state: &AppState,
+    ctx: &Identity<'_>,
     principal_id: Uuid,
     role: Role,
-    municipality_id: Option<Uuid>,
+    municipality_id: Option<MunicipalityId>,
 ) -> DomainResult<Tokens> {
-    let cfg = &state.config;
+    let cfg = &ctx.config;
     let now = Utc::now();
     let (expires_at, idle_expires_at) = if role == Role::Candidate {
         (
@@ -199,11 +283,11 @@ pub async fn start_session(
     };
     let session_id = Uuid::now_v7();
     let refresh = random_token();
-    let txn = state.db.begin().await?;
+    let txn = ctx.db.begin().await?;
     session::ActiveModel {
         id: Set(session_id),
         principal_id: Set(principal_id),
-        role: Set(role.as_str().to_string()),
+        role: Set(role),
         municipality_id: Set(municipality_id),
         created_at: Set(now),
         expires_at: Set(expires_at),
@@ -215,13 +299,9 @@ pub async fn start_session(
     .await?;
     insert_refresh(&txn, session_id, &refresh).await?;
     txn.commit().await?;
-    let (access_token, expires_in) = state.keys.issue(
-        principal_id,
-        role.as_str(),
-        municipality_id,
-        None,
-        session_id,
-    )?;
+    let (access_token, expires_in) =
+        ctx.keys
+            .issue(principal_id, role, municipality_id, None, session_id)?;
     Ok(Tokens {
         access_token,
         expires_in,
@@ -248,24 +328,24 @@ async fn insert_refresh<C: ConnectionTrait>(
 }
 
 /// Rotates a refresh token. A token that was already used revokes its whole family (the session).
-pub async fn refresh(state: &AppState, token: &str) -> DomainResult<Tokens> {
+pub async fn refresh(ctx: &Identity<'_>, token: &str) -> DomainResult<Tokens> {
     let invalid =
         DomainError::Unauthorized("The refresh token is invalid or expired. Log in again.");
     let hash = sha256_hex(token.as_bytes());
     let Some(row) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash))
-        .one(state.db.read())
+        .one(ctx.db.read())
         .await?
     else {
         return Err(invalid);
     };
     if row.used_at.is_some() {
-        revoke_session(state, row.session_id, "refresh_reuse").await?;
+        revoke_session(ctx, row.session_id, SessionEnd::RefreshReuse).await?;
         return Err(invalid);
     }
     let now = Utc::now();
     let Some(sess) = session::Entity::find_by_id(row.session_id)
-        .one(state.db.read())
+        .one(ctx.db.read())
         .await?
     else {
         return Err(invalid);
@@ -273,15 +353,23 @@ pub async fn refresh(state: &AppState, token: &str) -> DomainResult<Tokens> {
     if sess.revoked_at.is_some() || sess.expires_at <= now || sess.idle_expires_at <= now {
         return Err(invalid);
     }
-    let role =
-        Role::parse(&sess.role).ok_or_else(|| DomainError::Internal("stored role".into()))?;
+    let session_role = sess.role;
+    // The new access token carries what the record says now; a record that no longer matches the
+    // session (a changed role, a deactivation) ends it.
+    let current = principal(ctx.db.read(), sess.principal_id, session_role).await?;
+    let Some(Principal { role, .. }) = current.filter(|p| {
+        p.active && p.role == session_role && p.municipality_id == sess.municipality_id
+    }) else {
+        revoke_session(ctx, sess.id, SessionEnd::PrincipalChanged).await?;
+        return Err(invalid);
+    };
     let new_token = random_token();
     let idle = if role == Role::Candidate {
-        (now + Duration::days(state.config.candidate_refresh_idle_days)).min(sess.expires_at)
+        (now + Duration::days(ctx.config.candidate_refresh_idle_days)).min(sess.expires_at)
     } else {
         sess.expires_at
     };
-    let txn = state.db.begin().await?;
+    let txn = ctx.db.begin().await?;
     // Only one of two racing uses of the same token can mark it used; the other is a reuse.
     let marked = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
@@ -291,7 +379,7 @@ pub async fn refresh(state: &AppState, token: &str) -> DomainResult<Tokens> {
         .await?;
     if marked.rows_affected != 1 {
         txn.rollback().await?;
-        revoke_session(state, row.session_id, "refresh_reuse").await?;
+        revoke_session(ctx, row.session_id, SessionEnd::RefreshReuse).await?;
         return Err(invalid);
     }
     insert_refresh(&txn, sess.id, &new_token).await?;
@@ -301,13 +389,9 @@ pub async fn refresh(state: &AppState, token: &str) -> DomainResult<Tokens> {
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    let (access_token, expires_in) = state.keys.issue(
-        sess.principal_id,
-        role.as_str(),
-        sess.municipality_id,
-        None,
-        sess.id,
-    )?;
+    let (access_token, expires_in) =
+        ctx.keys
+            .issue(sess.principal_id, role, sess.municipality_id, None, sess.id)?;
     Ok(Tokens {
         access_token,
         expires_in,
@@ -318,15 +402,19 @@ pub async fn refresh(state: &AppState, token: &str) -> DomainResult<Tokens> {
 
 /// Ends a session everywhere: its refresh tokens stop working at once and its access tokens within
 /// `IPS_SESSION_CHECK_SECS` on every instance.
-pub async fn revoke_session(state: &AppState, session_id: Uuid, reason: &str) -> DomainResult<()> {
+pub async fn revoke_session(
+    ctx: &Identity<'_>,
+    session_id: Uuid,
+    reason: SessionEnd,
+) -> DomainResult<()> {
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
         .col_expr(session::Column::RevokedReason, Expr::value(reason))
         .filter(session::Column::Id.eq(session_id))
         .filter(session::Column::RevokedAt.is_null())
-        .exec(state.db.write())
+        .exec(ctx.db.write())
         .await?;
-    state.sessions.forget(session_id);
+    ctx.sessions.forget(session_id);
     Ok(())
 }
 
@@ -334,7 +422,7 @@ pub async fn revoke_session(state: &AppState, session_id: Uuid, reason: &str) ->
 pub async fn revoke_all<C: ConnectionTrait>(
     db: &C,
     principal_id: Uuid,
-    reason: &str,
+    reason: SessionEnd,
 ) -> DomainResult<()> {
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
@@ -347,14 +435,14 @@ pub async fn revoke_all<C: ConnectionTrait>(
 }
 
 /// Logs out the session a refresh token belongs to. Unknown tokens are ignored: logging out twice is fine.
-pub async fn logout(state: &AppState, token: &str) -> DomainResult<()> {
+pub async fn logout(ctx: &Identity<'_>, token: &str) -> DomainResult<()> {
     let hash = sha256_hex(token.as_bytes());
     if let Some(row) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash))
-        .one(state.db.read())
+        .one(ctx.db.read())
         .await?
     {
-        revoke_session(state, row.session_id, "logout").await?;
+        revoke_session(ctx, row.session_id, SessionEnd::Logout).await?;
     }
     Ok(())
 }
@@ -388,7 +476,7 @@ pub async fn invite<C: ConnectionTrait>(
     txn: &C,
     principal_id: Uuid,
     role: Role,
-    municipality_id: Option<Uuid>,
+    municipality_id: Option<MunicipalityId>,
 ) -> DomainResult<NewInvitation> {
     let now = Utc::now();
     invitation::Entity::update_many()
@@ -401,13 +489,19 @@ pub async fn invite<C: ConnectionTrait>(
         .filter(credential::Column::PrincipalId.eq(principal_id))
         .exec(txn)
         .await?;
-    revoke_all(txn, principal_id, "new_invitation").await?;
+    revoke_all(txn, principal_id, SessionEnd::NewInvitation).await?;
+    if role == Role::Candidate {
+        // A new invitation is how a lost or stolen login is recovered: the old calendar-feed address
+        // stops working too.
+        super::calendar::revoke_feed(txn, CandidateId(principal_id)).await?;
+    }
+    access::note_secret();
     let code = new_code();
     let expires_at = now + Duration::days(7);
     invitation::ActiveModel {
         id: Set(Uuid::now_v7()),
         principal_id: Set(principal_id),
-        role: Set(role.as_str().to_string()),
+        role: Set(role),
         municipality_id: Set(municipality_id),
         code_hash: Set(sha256_hex(normalize_code(&code).as_bytes())),
         expires_at: Set(expires_at),
@@ -419,9 +513,14 @@ pub async fn invite<C: ConnectionTrait>(
     Ok(NewInvitation { code, expires_at })
 }
 
-/// Accepts an invitation: the principal picks a username and password and is logged in.
+/// At most this many failed acceptances per invitation code and hour (a taken username counts), so a
+/// code cannot be used to find out which usernames exist.
+const ATTEMPTS_PER_INVITATION_HOUR: u64 = 10;
+
+/// Accepts an invitation: the principal picks a username and password and is logged in. The role and
+/// municipality of the new login come from the staff or candidate record now, not from the invitation.
 pub async fn accept_invitation(
-    state: &AppState,
+    ctx: &Identity<'_>,
     code: &str,
     username: &str,
     password: &str,
@@ -429,10 +528,12 @@ pub async fn accept_invitation(
 ) -> DomainResult<Tokens> {
     let username = normalize_username(username)?;
     check_password(password)?;
-    let addr = address_key(address);
-    check_limits(
-        state,
-        &[(addr.clone(), state.config.login_failures_per_address_hour)],
+    let by_address = reserve(
+        ctx,
+        &[(
+            address_key(address),
+            ctx.config.login_failures_per_address_hour,
+        )],
     )
     .await?;
     let now = Utc::now();
@@ -440,24 +541,28 @@ pub async fn accept_invitation(
         .filter(invitation::Column::CodeHash.eq(sha256_hex(normalize_code(code).as_bytes())))
         .filter(invitation::Column::UsedAt.is_null())
         .filter(invitation::Column::ExpiresAt.gt(now))
-        .one(state.db.read())
+        .one(ctx.db.read())
         .await?;
     let Some(inv) = found else {
-        record_failure(state, &[addr]).await?;
         return Err(DomainError::NotFound);
     };
-    let role = Role::parse(&inv.role).ok_or_else(|| DomainError::Internal("stored role".into()))?;
+    let by_code = reserve(
+        ctx,
+        &[(
+            format!("invitation:{}", inv.id),
+            ATTEMPTS_PER_INVITATION_HOUR,
+        )],
+    )
+    .await?;
     // A deactivated staff member's outstanding invitation must not open a session.
-    if role != Role::Candidate
-        && !staff::Entity::find_by_id(inv.principal_id)
-            .one(state.db.read())
-            .await?
-            .is_some_and(|s| s.active)
-    {
+    let Some(p) = principal(ctx.db.read(), inv.principal_id, inv.role)
+        .await?
+        .filter(|p| p.active)
+    else {
         return Err(DomainError::NotFound);
-    }
-    let hash = state.hasher.hash(password).await?;
-    let txn = state.db.begin().await?;
+    };
+    let hash = ctx.hasher.hash(password).await?;
+    let txn = ctx.db.begin().await?;
     let used = invitation::Entity::update_many()
         .col_expr(invitation::Column::UsedAt, Expr::value(now))
         .filter(invitation::Column::Id.eq(inv.id))
@@ -475,8 +580,8 @@ pub async fn accept_invitation(
         principal_id: Set(inv.principal_id),
         username: Set(username),
         password_hash: Set(hash),
-        role: Set(inv.role.clone()),
-        municipality_id: Set(inv.municipality_id),
+        role: Set(p.role),
+        municipality_id: Set(p.municipality_id),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -484,7 +589,9 @@ pub async fn accept_invitation(
     .await
     .map_err(|e| on_unique(e, "That username is taken. Choose another."))?;
     txn.commit().await?;
-    start_session(state, inv.principal_id, role, inv.municipality_id).await
+    release(ctx, by_address).await?;
+    release(ctx, by_code).await?;
+    start_session(ctx, inv.principal_id, p.role, p.municipality_id).await
 }
 
 /// Creates a login directly (the CLI's first admin, demo data).
@@ -494,14 +601,14 @@ pub async fn set_login<C: ConnectionTrait>(
     principal_id: Uuid,
     username: &str,
     role: Role,
-    municipality_id: Option<Uuid>,
+    municipality_id: Option<MunicipalityId>,
 ) -> DomainResult<()> {
     let now = Utc::now();
     credential::ActiveModel {
         principal_id: Set(principal_id),
         username: Set(normalize_username(username)?),
         password_hash: Set(hashed),
-        role: Set(role.as_str().to_string()),
+        role: Set(role),
         municipality_id: Set(municipality_id),
         created_at: Set(now),
         updated_at: Set(now),
@@ -514,65 +621,68 @@ pub async fn set_login<C: ConnectionTrait>(
 
 /// Client credentials (RFC 6749 §4.4): a service account's id and secret for an access token.
 pub async fn client_credentials(
-    state: &AppState,
+    ctx: &Identity<'_>,
     client_id: &str,
     secret: &str,
     requested: Option<&str>,
     address: &str,
 ) -> DomainResult<(String, i64, String)> {
-    let addr = address_key(address);
-    check_limits(
-        state,
-        &[(addr.clone(), state.config.login_failures_per_address_hour)],
+    let reservation = reserve(
+        ctx,
+        &[(
+            address_key(address),
+            ctx.config.login_failures_per_address_hour,
+        )],
     )
     .await?;
+    if super::forbidden_character(client_id).is_some() {
+        return Err(DomainError::Unauthorized("Unknown client or wrong secret."));
+    }
     let account = service_account::Entity::find()
         .filter(service_account::Column::ClientId.eq(client_id))
         .filter(service_account::Column::DeletedAt.is_null())
-        .one(state.db.read())
+        .one(ctx.db.read())
         .await?;
+    let secret_hash = sha256_hex(secret.as_bytes());
     let Some(account) =
-        account.filter(|a| constant_time_eq(&a.secret_hash, &sha256_hex(secret.as_bytes())))
+        account.filter(|a| bool::from(a.secret_hash.as_bytes().ct_eq(secret_hash.as_bytes())))
     else {
-        record_failure(state, &[addr]).await?;
         return Err(DomainError::Unauthorized("Unknown client or wrong secret."));
     };
-    let held: Vec<&str> = account.scopes.split_whitespace().collect();
-    let granted: Vec<&str> = match requested {
+    release(ctx, reservation).await?;
+    let granted = match requested {
         Some(r) if !r.trim().is_empty() => {
-            let asked: Vec<&str> = r.split_whitespace().collect();
-            if let Some(bad) = asked.iter().find(|s| !held.contains(s)) {
-                return Err(DomainError::field(
-                    "scope",
-                    "invalid_value",
-                    format!("`{bad}` is not granted to this client"),
-                ));
+            let mut asked = Vec::new();
+            for name in r.split_whitespace() {
+                match Scope::parse(name).filter(|s| account.scopes.contains(*s)) {
+                    Some(scope) => asked.push(scope),
+                    None => {
+                        return Err(DomainError::field(
+                            "scope",
+                            "invalid_value",
+                            format!("`{name}` is not granted to this client"),
+                        ));
+                    }
+                }
             }
-            asked
+            Scopes::new(asked)
         }
-        _ => held,
+        _ => account.scopes.clone(),
     };
-    let scope = granted.join(" ");
-    let (token, expires_in) = state.keys.issue(
-        account.id,
-        Role::Service.as_str(),
+    let scope = granted.to_string();
+    let (token, expires_in) = ctx.keys.issue(
+        account.id.0,
+        Role::Service,
         Some(account.municipality_id),
         Some(scope.clone()),
-        account.id,
+        account.id.0,
     )?;
     Ok((token, expires_in, scope))
 }
 
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 /// A new service-account secret and its stored hash (secrets are random, so SHA-256 suffices).
 pub fn new_client_secret() -> (String, String) {
+    access::note_secret();
     let secret = random_token();
     let hash = sha256_hex(secret.as_bytes());
     (secret, hash)

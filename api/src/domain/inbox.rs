@@ -1,75 +1,34 @@
 //! The staff inbox: what a consultant (and the coordinators) should look at, oldest first. Items are
 //! added and resolved in the same transaction as the change they are about.
 use chrono::Utc;
-use entity::{candidate, inbox_item};
-use poem_openapi::Enum;
+pub use entity::types::{InboxAudience as Audience, InboxKind as Kind};
+use entity::{
+    candidate,
+    ids::{CandidateId, MunicipalityId},
+    inbox_item,
+    types::AuditResource,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
-use super::{DomainResult, audit, pagination::PageRequest};
+use super::{
+    DomainResult,
+    journal::{self, Subject},
+    pagination::PageRequest,
+};
 use crate::{
     auth::{Actor, CandidateScope},
     db::Db,
 };
 
-/// What an inbox item is about.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename = "InboxKind", rename_all = "snake_case")]
-pub enum Kind {
-    /// A pause or stop request that is `open` or `acknowledged`.
-    Request,
-    /// A request nobody acknowledged within 2 working days (coordinators).
-    RequestOverdue,
-    /// A paused course's planned resume date has passed; talk with the candidate.
-    ResumeDue,
-    /// A low WHO-5 score, or a fall of 10 points or more.
-    WellbeingAlert,
-    /// Two questionnaires in a row were not answered.
-    MissedQuestionnaires,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Request => "request",
-            Kind::RequestOverdue => "request_overdue",
-            Kind::ResumeDue => "resume_due",
-            Kind::WellbeingAlert => "wellbeing_alert",
-            Kind::MissedQuestionnaires => "missed_questionnaires",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        [
-            Kind::Request,
-            Kind::RequestOverdue,
-            Kind::ResumeDue,
-            Kind::WellbeingAlert,
-            Kind::MissedQuestionnaires,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-        .unwrap_or(Kind::Request)
-    }
-}
-
-/// Who should see an item.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Audience {
-    /// The candidate's consultant (and every coordinator of the municipality).
-    Consultant,
-    /// Coordinators only.
-    Coordinator,
-}
-
 /// Adds an item; call inside the transaction of the change it is about.
 pub async fn add<C: ConnectionTrait>(
     txn: &C,
-    municipality_id: Uuid,
-    candidate_id: Uuid,
+    municipality_id: MunicipalityId,
+    candidate_id: CandidateId,
     kind: Kind,
     ref_id: Option<Uuid>,
     audience: Audience,
@@ -78,14 +37,33 @@ pub async fn add<C: ConnectionTrait>(
     inbox_item::ActiveModel {
         id: Set(id),
         municipality_id: Set(municipality_id),
-        candidate_id: Set(candidate_id),
-        kind: Set(kind.as_str().into()),
+        candidate_id: Set(Some(candidate_id)),
+        kind: Set(kind),
         ref_id: Set(ref_id),
-        audience: Set(match audience {
-            Audience::Consultant => "consultant",
-            Audience::Coordinator => "coordinator",
-        }
-        .into()),
+        audience: Set(audience),
+        created_at: Set(Utc::now()),
+        resolved_at: Set(None),
+    }
+    .insert(txn)
+    .await?;
+    Ok(id)
+}
+
+/// Adds an item about no candidate for the municipality's coordinators (e.g. a disabled webhook).
+pub async fn add_for_coordinators<C: ConnectionTrait>(
+    txn: &C,
+    municipality_id: MunicipalityId,
+    kind: Kind,
+    ref_id: Option<Uuid>,
+) -> DomainResult<Uuid> {
+    let id = Uuid::now_v7();
+    inbox_item::ActiveModel {
+        id: Set(id),
+        municipality_id: Set(municipality_id),
+        candidate_id: Set(None),
+        kind: Set(kind),
+        ref_id: Set(ref_id),
+        audience: Set(Audience::Coordinator),
         created_at: Set(Utc::now()),
         resolved_at: Set(None),
     }
@@ -102,7 +80,7 @@ pub async fn resolve<C: ConnectionTrait>(
 ) -> DomainResult<()> {
     inbox_item::Entity::update_many()
         .col_expr(inbox_item::Column::ResolvedAt, Expr::value(Utc::now()))
-        .filter(inbox_item::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())))
+        .filter(inbox_item::Column::Kind.is_in(kinds.iter().copied()))
         .filter(inbox_item::Column::RefId.eq(ref_id))
         .filter(inbox_item::Column::ResolvedAt.is_null())
         .exec(txn)
@@ -114,11 +92,11 @@ pub async fn resolve<C: ConnectionTrait>(
 pub async fn resolve_for_candidate<C: ConnectionTrait>(
     txn: &C,
     kind: Kind,
-    candidate_id: Uuid,
+    candidate_id: CandidateId,
 ) -> DomainResult<()> {
     inbox_item::Entity::update_many()
         .col_expr(inbox_item::Column::ResolvedAt, Expr::value(Utc::now()))
-        .filter(inbox_item::Column::Kind.eq(kind.as_str()))
+        .filter(inbox_item::Column::Kind.eq(kind))
         .filter(inbox_item::Column::CandidateId.eq(candidate_id))
         .filter(inbox_item::Column::ResolvedAt.is_null())
         .exec(txn)
@@ -126,10 +104,11 @@ pub async fn resolve_for_candidate<C: ConnectionTrait>(
     Ok(())
 }
 
-/// One item with the candidate's name and, for a request, the request itself.
+/// One item with the candidate (none for items about no candidate, such as a disabled webhook) and,
+/// for a request, the request itself.
 pub struct Item {
     pub item: inbox_item::Model,
-    pub candidate: candidate::Model,
+    pub candidate: Option<candidate::Model>,
     pub request: Option<entity::request::Model>,
 }
 
@@ -150,7 +129,7 @@ pub async fn list(
         q = q.filter(
             Condition::all()
                 .add(candidate::Column::ConsultantId.eq(consultant_id))
-                .add(inbox_item::Column::Audience.eq("consultant")),
+                .add(inbox_item::Column::Audience.eq(Audience::Consultant)),
         );
     }
     if let Some(after) = page.after {
@@ -158,12 +137,12 @@ pub async fn list(
     }
     let rows = q.all(db.read()).await?;
     let (rows, next) = page.finish(rows, |(i, _)| i.id);
-    let request_ids: Vec<Uuid> = rows
+    let request_ids: Vec<entity::ids::RequestId> = rows
         .iter()
-        .filter(|(i, _)| matches!(Kind::parse(&i.kind), Kind::Request | Kind::RequestOverdue))
-        .filter_map(|(i, _)| i.ref_id)
+        .filter(|(i, _)| matches!(i.kind, Kind::Request | Kind::RequestOverdue))
+        .filter_map(|(i, _)| i.ref_id.map(entity::ids::RequestId))
         .collect();
-    let requests: std::collections::HashMap<Uuid, entity::request::Model> =
+    let requests: std::collections::HashMap<entity::ids::RequestId, entity::request::Model> =
         if request_ids.is_empty() {
             Default::default()
         } else {
@@ -178,23 +157,29 @@ pub async fn list(
     let mut seen = std::collections::BTreeSet::new();
     let mut items = Vec::new();
     for (item, c) in rows {
-        let Some(c) = c else { continue };
-        let request = item.ref_id.and_then(|id| requests.get(&id).cloned());
+        let c = match (item.candidate_id, c) {
+            (None, _) => {
+                items.push(Item {
+                    item,
+                    candidate: None,
+                    request: None,
+                });
+                continue;
+            }
+            (Some(_), None) => continue,
+            (Some(_), Some(c)) => c,
+        };
+        let request = item
+            .ref_id
+            .and_then(|id| requests.get(&entity::ids::RequestId(id)).cloned());
         if seen.insert(c.id) {
-            audit::record(
-                db.write(),
-                actor,
-                Some(c.municipality_id),
-                Some(c.id),
-                audit::Action::Read,
-                "inbox",
-                Some(item.id),
-            )
-            .await?;
+            let subject =
+                Subject::candidate(c.municipality_id, c.id, AuditResource::Inbox, Some(item.id));
+            journal::read(db.write(), actor, &subject).await?;
         }
         items.push(Item {
             item,
-            candidate: c,
+            candidate: Some(c),
             request,
         });
     }

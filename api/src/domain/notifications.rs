@@ -2,13 +2,16 @@
 //! candidate's language. The same happenings are events, so a municipality's SMS or Digital Post
 //! gateway can deliver them too.
 use chrono::Utc;
-use entity::notification;
+use entity::{
+    ids::{CandidateId, NotificationId},
+    notification,
+    types::NotificationKind,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, sea_query::Expr,
 };
 use serde_json::Value;
-use uuid::Uuid;
 
 use super::{DomainError, DomainResult, pagination::PageRequest};
 use crate::db::Db;
@@ -16,15 +19,15 @@ use crate::db::Db;
 /// Adds a notification; call inside the transaction of the change it tells about.
 pub async fn add<C: ConnectionTrait>(
     txn: &C,
-    candidate_id: Uuid,
-    kind: &str,
+    candidate_id: CandidateId,
+    kind: NotificationKind,
     data: Value,
-) -> DomainResult<Uuid> {
-    let id = Uuid::now_v7();
+) -> DomainResult<NotificationId> {
+    let id = NotificationId::generate();
     notification::ActiveModel {
         id: Set(id),
         candidate_id: Set(candidate_id),
-        kind: Set(kind.to_string()),
+        kind: Set(kind),
         data: Set(data.to_string()),
         created_at: Set(Utc::now()),
         read_at: Set(None),
@@ -37,7 +40,7 @@ pub async fn add<C: ConnectionTrait>(
 /// The candidate's notifications, newest first.
 pub async fn list(
     db: &Db,
-    candidate_id: Uuid,
+    candidate_id: CandidateId,
     unread_only: bool,
     page: PageRequest,
 ) -> DomainResult<(Vec<notification::Model>, Option<String>)> {
@@ -51,11 +54,15 @@ pub async fn list(
     if let Some(before) = page.after {
         q = q.filter(notification::Column::Id.lt(before));
     }
-    Ok(page.finish(q.all(db.read()).await?, |n| n.id))
+    Ok(page.finish(q.all(db.read()).await?, |n| n.id.0))
 }
 
 /// Marks one notification read (idempotent).
-pub async fn mark_read(db: &Db, candidate_id: Uuid, id: Uuid) -> DomainResult<notification::Model> {
+pub async fn mark_read(
+    db: &Db,
+    candidate_id: CandidateId,
+    id: NotificationId,
+) -> DomainResult<notification::Model> {
     let n = notification::Entity::find_by_id(id)
         .filter(notification::Column::CandidateId.eq(candidate_id))
         .one(db.read())
@@ -70,7 +77,7 @@ pub async fn mark_read(db: &Db, candidate_id: Uuid, id: Uuid) -> DomainResult<no
 }
 
 /// Marks every notification read; returns how many changed.
-pub async fn mark_all_read(db: &Db, candidate_id: Uuid) -> DomainResult<u64> {
+pub async fn mark_all_read(db: &Db, candidate_id: CandidateId) -> DomainResult<u64> {
     let res = notification::Entity::update_many()
         .col_expr(notification::Column::ReadAt, Expr::value(Utc::now()))
         .filter(notification::Column::CandidateId.eq(candidate_id))

@@ -47,7 +47,7 @@ pub fn encode(id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(id.as_bytes())
 }
 
-fn decode(cursor: &str) -> Option<Uuid> {
+pub fn decode(cursor: &str) -> Option<Uuid> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
     Uuid::from_slice(&bytes).ok()
 }

@@ -1,10 +1,9 @@
 //! `GET /me/plan`: everything the portal's home screen needs, in a fixed, small number of indexed
 //! queries whatever the size of the candidate's history.
-use entity::{candidate, enrollment, goal, staff};
+use entity::{candidate, enrollment, goal, staff, types::GoalStatus};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use uuid::Uuid;
 
-use super::{DomainError, DomainResult, goals};
+use super::{DomainError, DomainResult, access::Reach, goals};
 use crate::db::Db;
 
 /// The parts of the plan; the parts later features fill are empty until their tables exist.
@@ -23,36 +22,38 @@ pub struct Plan {
     pub latest_wellbeing: Option<entity::questionnaire_response::Model>,
 }
 
-pub async fn load(db: &Db, candidate_id: Uuid) -> DomainResult<Plan> {
+pub async fn load(db: &Db, reach: &Reach) -> DomainResult<Plan> {
+    let Reach::Own(me) = reach else {
+        return Err(DomainError::Forbidden);
+    };
     let conn = db.read();
-    let candidate = candidate::Entity::find_by_id(candidate_id)
-        .one(conn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    let consultant = match candidate.consultant_id {
+    let reached = reach.candidate(conn, me.id).await?;
+    let candidate_id = reached.id();
+    let consultant = match reached.candidate().consultant_id {
         Some(id) => staff::Entity::find_by_id(id).one(conn).await?,
         None => None,
     };
     let enrollment = super::enrollment::current(conn, candidate_id).await?;
-    let open = goal::Entity::find()
-        .filter(goal::Column::CandidateId.eq(candidate_id))
-        .filter(goal::Column::Status.is_in(["active", "proposed"]))
+    let open = reached
+        .rows::<goal::Entity>()
+        .filter(goal::Column::Status.is_in(GoalStatus::OPEN))
         .order_by_asc(goal::Column::Id)
         .all(conn)
         .await?;
     let (proposed_goals, goals): (Vec<_>, Vec<_>) = goals::with_steps(conn, open)
         .await?
         .into_iter()
-        .partition(|g| g.goal.status == "proposed");
+        .partition(|g| g.goal.status == GoalStatus::Proposed);
     let open_requests = super::requests::open_for(conn, candidate_id).await?;
     let next_appointments =
         super::appointments::upcoming(conn, candidate_id, chrono::Utc::now(), 5).await?;
-    let due_questionnaires = if super::questionnaires::assignments::runs(&enrollment.status) {
+    let due_questionnaires = if super::questionnaires::assignments::runs(enrollment.status) {
         super::questionnaires::assignments::due_for(conn, candidate_id, chrono::Utc::now()).await?
     } else {
         Vec::new()
     };
     let latest_wellbeing = super::questionnaires::latest_who5(conn, candidate_id).await?;
+    let candidate = reached.into_candidate();
     Ok(Plan {
         due_questionnaires,
         latest_wellbeing,

@@ -1,19 +1,25 @@
 //! Data protection (SPEC §4.11): the candidate's export of everything stored about them, their view of
 //! who looked at or changed their data, and the coordinator's audit view.
-use entity::{audit_entry, candidate};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use uuid::Uuid;
-
-use super::{DomainError, DomainResult, audit, candidates, pagination::PageRequest};
-use crate::{
-    auth::{Actor, CandidateScope},
-    db::Db,
+use entity::{
+    audit_entry, candidate,
+    ids::{CandidateId, EnrollmentId, GoalId},
+    scoped::CandidateOwned,
+    types::AuditResource,
 };
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::{
+    DomainError, DomainResult,
+    access::Reach,
+    journal::{self, Subject},
+    pagination::PageRequest,
+};
+use crate::db::Db;
 
 /// The audit entries about a candidate, newest first.
 async fn entries<C: ConnectionTrait>(
     db: &C,
-    candidate_id: Uuid,
+    candidate_id: CandidateId,
     page: PageRequest,
 ) -> DomainResult<(Vec<audit_entry::Model>, Option<String>)> {
     let mut q = audit_entry::Entity::find()
@@ -26,84 +32,61 @@ async fn entries<C: ConnectionTrait>(
     Ok(page.finish(q.all(db).await?, |a| a.id))
 }
 
-/// The candidate's own access log (GDPR art. 15).
-pub async fn access_log(
+/// The candidate's own access log (GDPR art. 15), or the coordinator's audit view of one candidate
+/// (reading it is itself audited).
+pub async fn audit_log(
     db: &Db,
-    candidate_id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
     page: PageRequest,
 ) -> DomainResult<(Vec<audit_entry::Model>, Option<String>)> {
-    entries(db.read(), candidate_id, page).await
-}
-
-/// The coordinator's audit view of one candidate; reading it is itself audited.
-pub async fn audit_for(
-    db: &Db,
-    scope: &CandidateScope,
-    actor: Actor,
-    candidate_id: Uuid,
-    page: PageRequest,
-) -> DomainResult<(Vec<audit_entry::Model>, Option<String>)> {
-    let c = candidates::find_in_scope(db.read(), scope, candidate_id).await?;
-    let out = entries(db.read(), c.id, page).await?;
-    audit::record(
-        db.write(),
-        actor,
-        Some(c.municipality_id),
-        Some(c.id),
-        audit::Action::Read,
-        "audit",
-        None,
-    )
-    .await?;
+    let c = reach.candidate(db.read(), candidate_id).await?;
+    let out = entries(db.read(), c.id(), page).await?;
+    if c.through_scope() {
+        let subject = Subject::candidate(c.municipality_id(), c.id(), AuditResource::Audit, None);
+        journal::read(db.write(), c.actor(), &subject).await?;
+    }
     Ok(out)
 }
 
-/// Everything stored about the candidate, as one JSON document: each table's rows as stored.
-pub async fn export(db: &Db, candidate_id: Uuid) -> DomainResult<serde_json::Value> {
+/// Everything stored about the caller (a candidate), as one JSON document: each table's rows as stored.
+pub async fn export(db: &Db, reach: &Reach) -> DomainResult<serde_json::Value> {
     use entity::*;
+    let Reach::Own(me) = reach else {
+        return Err(DomainError::Forbidden);
+    };
     let conn = db.read();
-    let c = candidate::Entity::find_by_id(candidate_id)
-        .one(conn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    let courses = enrollment::Entity::find()
-        .filter(enrollment::Column::CandidateId.eq(c.id))
+    let c = reach.candidate(conn, me.id).await?.into_candidate();
+    let courses = enrollment::Entity::secure_find(c.id)
         .order_by_asc(enrollment::Column::Id)
         .all(conn)
         .await?;
-    let course_ids: Vec<Uuid> = courses.iter().map(|e| e.id).collect();
+    let course_ids: Vec<EnrollmentId> = courses.iter().map(|e| e.id).collect();
     let history = enrollment_transition::Entity::find()
         .filter(enrollment_transition::Column::EnrollmentId.is_in(course_ids))
         .order_by_asc(enrollment_transition::Column::Id)
         .all(conn)
         .await?;
-    let goals = goal::Entity::find()
-        .filter(goal::Column::CandidateId.eq(c.id))
+    let goals = goal::Entity::secure_find(c.id)
         .order_by_asc(goal::Column::Id)
         .all(conn)
         .await?;
-    let goal_ids: Vec<Uuid> = goals.iter().map(|g| g.id).collect();
+    let goal_ids: Vec<GoalId> = goals.iter().map(|g| g.id).collect();
     let steps = goal_step::Entity::find()
         .filter(goal_step::Column::GoalId.is_in(goal_ids))
         .order_by_asc(goal_step::Column::Id)
         .all(conn)
         .await?;
-    let requests = request::Entity::find()
-        .filter(request::Column::CandidateId.eq(c.id))
+    let requests = request::Entity::secure_find(c.id)
         .order_by_asc(request::Column::Id)
         .all(conn)
         .await?;
-    let disclosures = disclosure::Entity::find()
-        .filter(disclosure::Column::CandidateId.eq(c.id))
-        .order_by_asc(disclosure::Column::Id)
-        .all(conn)
-        .await?;
-    let notifications = notification::Entity::find()
-        .filter(notification::Column::CandidateId.eq(c.id))
+    let disclosures = super::disclosure::history_of(conn, c.id).await?;
+    let notifications = notification::Entity::secure_find(c.id)
         .order_by_asc(notification::Column::Id)
         .all(conn)
         .await?;
-    let login = credential::Entity::find_by_id(c.id)
+    let login = credential::Entity::find_by_id(c.id.0)
         .one(conn)
         .await?
         .map(|l| l.username);
@@ -149,10 +132,10 @@ pub async fn export(db: &Db, candidate_id: Uuid) -> DomainResult<serde_json::Val
     Ok(doc)
 }
 
-/// The features' own tables: questionnaires and appointments.
+/// The features' own tables: questionnaires, career profiles and appointments.
 async fn export_more<C: ConnectionTrait>(
     db: &C,
-    candidate_id: Uuid,
+    candidate_id: CandidateId,
     doc: &mut serde_json::Value,
 ) -> DomainResult<()> {
     use entity::appointment as ap;
@@ -162,8 +145,8 @@ async fn export_more<C: ConnectionTrait>(
     ) {
         obj.extend(more);
     }
-    let appointments = ap::Entity::find()
-        .filter(ap::Column::CandidateId.eq(candidate_id))
+    doc["career_profiles"] = super::career_profiles::export(db, candidate_id).await?;
+    let appointments = ap::Entity::secure_find(candidate_id)
         .order_by_asc(ap::Column::Id)
         .all(db)
         .await?;
@@ -178,6 +161,7 @@ async fn export_more<C: ConnectionTrait>(
             })
         })
         .collect();
+    doc["job_support_plans"] = super::job_support_plans::export(db, candidate_id).await?;
     Ok(())
 }
 

@@ -2,7 +2,10 @@
 //! and answers theirs under `/me/appointments…`, and takes them to their phone's calendar
 //! (`/me/calendar.ics`, or the secret subscription URL from `/me/calendar-feed`).
 use chrono::{DateTime, Utc};
-use entity::{appointment, calendar_feed};
+use entity::{
+    appointment, calendar_feed,
+    ids::{AppointmentId, CandidateId},
+};
 use poem::{Request, web::Data};
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
@@ -10,35 +13,32 @@ use poem_openapi::{
     payload::{Json, PlainText},
     types::MaybeUndefined,
 };
-use uuid::Uuid;
 
 use super::{
     Tag,
-    common::{etag, if_match},
+    common::{Cursor, IfMatch, Limit, Page, etag, expected, page, versioned_response},
 };
 use crate::{
-    auth::{BearerAuth, Caller},
+    auth::BearerAuth,
     body::Body,
     domain::{
         appointments::{
             self, Answer, AppointmentChange, AppointmentStatus, CandidateResponse, CloseStatus,
-            Kind, ListFilter, NewAppointment, Who,
+            Kind, ListFilter, NewAppointment,
         },
         calendar,
-        pagination::PageRequest,
     },
     error::ApiResult,
     state::AppState,
-    versioned_response,
 };
 
 /// An appointment.
 #[derive(Object, Debug)]
 pub struct Appointment {
     /// Id; also the calendar entry's `UID`.
-    pub id: Uuid,
+    pub id: AppointmentId,
     /// The candidate it is with.
-    pub candidate_id: Uuid,
+    pub candidate_id: CandidateId,
     /// What it is.
     pub kind: Kind,
     /// What it is about, in staff's words (shown in the calendar feed only when the candidate opts in).
@@ -84,16 +84,16 @@ impl From<appointment::Model> for Appointment {
         Self {
             id: a.id,
             candidate_id: a.candidate_id,
-            kind: Kind::parse(&a.kind),
+            kind: a.kind,
             title: a.title,
             starts_at: a.starts_at,
             ends_at: a.ends_at,
             location: a.location,
             online_url: a.online_url,
             note_for_candidate: a.note_for_candidate,
-            status: AppointmentStatus::parse(&a.status),
+            status: a.status,
             cancel_reason: a.cancel_reason,
-            candidate_response: CandidateResponse::parse(&a.candidate_response),
+            candidate_response: a.candidate_response,
             response_message: a.response_message,
             responded_at: a.responded_at,
             sequence: a.sequence,
@@ -181,16 +181,6 @@ pub struct AppointmentAnswer {
     pub message: Option<String>,
 }
 
-/// A page of appointments.
-#[derive(Object, Debug)]
-pub struct AppointmentList {
-    /// Appointments by start time.
-    pub items: Vec<Appointment>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
-}
-
 /// The candidate's calendar settings.
 #[derive(Object, Debug)]
 pub struct CalendarFeed {
@@ -275,15 +265,8 @@ fn feed_response(f: calendar_feed::Model) -> CalendarFeedResponse {
 
 fn list_response(
     (items, next_cursor): (Vec<appointment::Model>, Option<String>),
-) -> Json<AppointmentList> {
-    Json(AppointmentList {
-        items: items.into_iter().map(Into::into).collect(),
-        next_cursor,
-    })
-}
-
-fn staff(c: &Caller) -> ApiResult<Who> {
-    Ok(Who::Staff(c.actor(), c.staff()?))
+) -> Json<Page<Appointment>> {
+    Json(Page::of(items, next_cursor, Into::into))
 }
 
 /// The absolute feed URL, from the request's host: `https` unless the host is this machine (or a
@@ -334,23 +317,20 @@ impl AppointmentsApi {
         /// Only appointments with this status.
         status: Query<Option<AppointmentStatus>>,
         /// Page size, 1–200 (default 50).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
         /// The `next_cursor` of the previous page.
-        #[oai(validator(max_length = 100))]
-        cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<AppointmentList>> {
-        let (id, _) = auth.0.candidate_self()?;
-        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
+        cursor: Query<Option<Cursor>>,
+    ) -> ApiResult<Json<Page<Appointment>>> {
+        let me = auth.0.candidate_self()?;
+        let page = page(limit.0, cursor.0);
         let filter = ListFilter {
             from: from.0,
             to: to.0,
             status: status.0,
             during_pause: false,
         };
-        let who = Who::Candidate(auth.0.actor());
         Ok(list_response(
-            appointments::list(&state.db, &who, id, filter, page).await?,
+            appointments::list(&state.db, &auth.0.candidate_reach()?, me.id, filter, page).await?,
         ))
     }
 
@@ -369,17 +349,17 @@ impl AppointmentsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        appointment_id: Path<Uuid>,
+        appointment_id: Path<AppointmentId>,
         /// The ETag you read; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
         body: Body<AppointmentAnswer>,
     ) -> ApiResult<AppointmentResponse> {
-        auth.0.candidate_self()?;
-        let expected = if_match(if_match_header.0.as_deref())?;
+        let reach = auth.0.candidate_reach()?;
+        let expected = expected(if_match_header.0);
         let a = appointments::respond(
             &state.db,
-            auth.0.actor(),
+            &reach,
             appointment_id.0,
             expected,
             body.0.response,
@@ -405,9 +385,8 @@ impl AppointmentsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
     ) -> ApiResult<IcsResponse> {
-        let (id, _) = auth.0.candidate_self()?;
         Ok(IcsResponse::Ok(PlainText(
-            calendar::own_feed(&state.db, id).await?,
+            calendar::own_feed(&state.db, &auth.0.candidate_reach()?).await?,
         )))
     }
 
@@ -425,9 +404,9 @@ impl AppointmentsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
     ) -> ApiResult<CalendarFeedResponse> {
-        let (id, _) = auth.0.candidate_self()?;
+        let me = auth.0.candidate_self()?;
         Ok(feed_response(
-            calendar::settings(state.db.read(), id).await?,
+            calendar::settings(state.db.read(), me.id).await?,
         ))
     }
 
@@ -448,11 +427,11 @@ impl AppointmentsApi {
         auth: BearerAuth,
         /// The ETag you read; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
     ) -> ApiResult<Json<CalendarFeedUrl>> {
-        auth.0.candidate_self()?;
-        let expected = if_match(if_match_header.0.as_deref())?;
-        let (secret, feed) = calendar::rotate(&state.db, auth.0.actor(), expected).await?;
+        let reach = auth.0.candidate_reach()?;
+        let expected = expected(if_match_header.0);
+        let (secret, feed) = calendar::rotate(&state.db, &reach, expected).await?;
         let path = format!("/api/v1/calendar/{secret}.ics");
         Ok(Json(CalendarFeedUrl {
             url: absolute_url(req, state.config.trust_forwarded_for, &path),
@@ -477,13 +456,12 @@ impl AppointmentsApi {
         auth: BearerAuth,
         /// The ETag you read; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
         body: Body<CalendarFeedPatch>,
     ) -> ApiResult<CalendarFeedResponse> {
-        auth.0.candidate_self()?;
-        let expected = if_match(if_match_header.0.as_deref())?;
-        let f =
-            calendar::set_details(&state.db, auth.0.actor(), expected, body.0.show_details).await?;
+        let reach = auth.0.candidate_reach()?;
+        let expected = expected(if_match_header.0);
+        let f = calendar::set_details(&state.db, &reach, expected, body.0.show_details).await?;
         Ok(feed_response(f))
     }
 
@@ -502,11 +480,11 @@ impl AppointmentsApi {
         auth: BearerAuth,
         /// The ETag you read; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
     ) -> ApiResult<CalendarFeedDeleted> {
-        auth.0.candidate_self()?;
-        let expected = if_match(if_match_header.0.as_deref())?;
-        calendar::disable(&state.db, auth.0.actor(), expected).await?;
+        let reach = auth.0.candidate_reach()?;
+        let expected = expected(if_match_header.0);
+        calendar::disable(&state.db, &reach, expected).await?;
         Ok(CalendarFeedDeleted::Done)
     }
 
@@ -547,7 +525,7 @@ impl AppointmentsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
+        id: Path<CandidateId>,
         /// Only appointments that end after this time (RFC 3339).
         from: Query<Option<DateTime<Utc>>>,
         /// Only appointments that start before this time (RFC 3339).
@@ -558,14 +536,12 @@ impl AppointmentsApi {
         /// the planned resume day).
         during_pause: Query<Option<bool>>,
         /// Page size, 1–200 (default 50).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
         /// The `next_cursor` of the previous page.
-        #[oai(validator(max_length = 100))]
-        cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<AppointmentList>> {
-        let who = staff(&auth.0)?;
-        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
+        cursor: Query<Option<Cursor>>,
+    ) -> ApiResult<Json<Page<Appointment>>> {
+        let who = auth.0.staff_reach()?;
+        let page = page(limit.0, cursor.0);
         let filter = ListFilter {
             from: from.0,
             to: to.0,
@@ -592,10 +568,10 @@ impl AppointmentsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
+        id: Path<CandidateId>,
         body: Body<AppointmentCreate>,
     ) -> ApiResult<AppointmentResponse> {
-        let scope = auth.0.staff()?;
+        let reach = auth.0.staff_reach()?;
         let b = body.0;
         let new = NewAppointment {
             kind: b.kind,
@@ -606,7 +582,7 @@ impl AppointmentsApi {
             online_url: b.online_url,
             note_for_candidate: b.note_for_candidate,
         };
-        let a = appointments::create(&state.db, &scope, auth.0.actor(), id.0, new).await?;
+        let a = appointments::create(&state.db, &reach, id.0, new).await?;
         let path = format!("/api/v1/candidates/{}/appointments/{}", id.0, a.id);
         Ok(respond(a, Some(path)))
     }
@@ -623,10 +599,10 @@ impl AppointmentsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
-        appointment_id: Path<Uuid>,
+        id: Path<CandidateId>,
+        appointment_id: Path<AppointmentId>,
     ) -> ApiResult<AppointmentResponse> {
-        let who = staff(&auth.0)?;
+        let who = auth.0.staff_reach()?;
         Ok(respond(
             appointments::get(&state.db, &who, id.0, appointment_id.0).await?,
             None,
@@ -647,15 +623,15 @@ impl AppointmentsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
-        appointment_id: Path<Uuid>,
+        id: Path<CandidateId>,
+        appointment_id: Path<AppointmentId>,
         /// The ETag you read; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
         body: Body<AppointmentPatch>,
     ) -> ApiResult<AppointmentResponse> {
-        let scope = auth.0.staff()?;
-        let expected = if_match(if_match_header.0.as_deref())?;
+        let reach = auth.0.staff_reach()?;
+        let expected = expected(if_match_header.0);
         let b = body.0;
         let change = AppointmentChange {
             kind: b.kind,
@@ -666,16 +642,8 @@ impl AppointmentsApi {
             online_url: Option::from(b.online_url),
             note_for_candidate: Option::from(b.note_for_candidate),
         };
-        let a = appointments::update(
-            &state.db,
-            &scope,
-            auth.0.actor(),
-            id.0,
-            appointment_id.0,
-            expected,
-            change,
-        )
-        .await?;
+        let a = appointments::update(&state.db, &reach, id.0, appointment_id.0, expected, change)
+            .await?;
         Ok(respond(a, None))
     }
 
@@ -692,19 +660,18 @@ impl AppointmentsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
-        appointment_id: Path<Uuid>,
+        id: Path<CandidateId>,
+        appointment_id: Path<AppointmentId>,
         /// The ETag you read; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
         body: Body<AppointmentCancel>,
     ) -> ApiResult<AppointmentResponse> {
-        let scope = auth.0.staff()?;
-        let expected = if_match(if_match_header.0.as_deref())?;
+        let reach = auth.0.staff_reach()?;
+        let expected = expected(if_match_header.0);
         let a = appointments::cancel(
             &state.db,
-            &scope,
-            auth.0.actor(),
+            &reach,
             id.0,
             appointment_id.0,
             expected,
@@ -728,19 +695,18 @@ impl AppointmentsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
-        appointment_id: Path<Uuid>,
+        id: Path<CandidateId>,
+        appointment_id: Path<AppointmentId>,
         /// The ETag you read; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
         body: Body<AppointmentClose>,
     ) -> ApiResult<AppointmentResponse> {
-        let scope = auth.0.staff()?;
-        let expected = if_match(if_match_header.0.as_deref())?;
+        let reach = auth.0.staff_reach()?;
+        let expected = expected(if_match_header.0);
         let a = appointments::close(
             &state.db,
-            &scope,
-            auth.0.actor(),
+            &reach,
             id.0,
             appointment_id.0,
             expected,

@@ -1,9 +1,13 @@
 //! `/candidates…`: candidates, their invitation, and their course (enrollment) with its transitions.
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{candidate, enrollment_transition};
+use entity::{
+    candidate, enrollment_transition,
+    ids::{CandidateId, EnrollmentId, MunicipalityId, RequestId, StaffId},
+    types::{Language, Readiness, TargetGroup},
+};
 use poem::web::Data;
 use poem_openapi::{
-    ApiResponse, Enum, Object, OpenApi,
+    ApiResponse, Object, OpenApi,
     param::{Header, Path, Query},
     payload::Json,
     types::MaybeUndefined,
@@ -13,91 +17,28 @@ use uuid::Uuid;
 use super::{
     Tag,
     accounts::Invitation,
-    common::{check_email, check_phone, etag, if_match},
+    common::{Cursor, IfMatch, Limit, Page, etag, expected, page, versioned_response},
 };
 use crate::{
-    auth::{BearerAuth, Role},
+    auth::{BearerAuth, Caller, Role},
     body::Body,
     domain::{
         candidates::{self, CandidateChange, Filter, NewCandidate},
         enrollment::{self as course, Course, CourseChange, Outcome, Phase, Status, Transition},
-        pagination::PageRequest,
+        erasure,
+        values::{Email, Phone},
     },
-    error::ApiResult,
+    error::{ApiError, ApiResult},
     state::AppState,
-    versioned_response,
 };
-
-/// The language the candidate reads.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "snake_case")]
-pub enum Language {
-    /// Danish.
-    Da,
-    /// English.
-    En,
-}
-
-/// The candidate's target group.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "snake_case")]
-pub enum TargetGroup {
-    /// In psychiatric treatment.
-    PsychiatricTreatment,
-    /// Mental distress without treatment.
-    MentalDistress,
-    /// Substance use.
-    SubstanceUse,
-    /// Other.
-    Other,
-}
-
-/// The candidate's readiness category.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "snake_case")]
-pub enum Readiness {
-    /// Activity-ready ("aktivitetsparat").
-    ActivityReady,
-    /// Education-ready ("uddannelsesparat").
-    EducationReady,
-    /// Other.
-    Other,
-}
-
-macro_rules! str_enum {
-    ($t:ty { $($v:ident => $s:literal),* }) => {
-        impl $t {
-            pub fn as_str(self) -> &'static str { match self { $(Self::$v => $s),* } }
-            pub fn parse(s: &str) -> Self { match s { $($s => Self::$v,)* _ => <$t>::fallback() } }
-        }
-    };
-}
-str_enum!(Language { Da => "da", En => "en" });
-str_enum!(TargetGroup { PsychiatricTreatment => "psychiatric_treatment", MentalDistress => "mental_distress", SubstanceUse => "substance_use", Other => "other" });
-str_enum!(Readiness { ActivityReady => "activity_ready", EducationReady => "education_ready", Other => "other" });
-impl Language {
-    fn fallback() -> Self {
-        Self::Da
-    }
-}
-impl TargetGroup {
-    fn fallback() -> Self {
-        Self::Other
-    }
-}
-impl Readiness {
-    fn fallback() -> Self {
-        Self::Other
-    }
-}
 
 /// A candidate: a young person in the programme. No national identity number is stored.
 #[derive(Object, Debug)]
 pub struct Candidate {
     /// Id.
-    pub id: Uuid,
+    pub id: CandidateId,
     /// Municipality.
-    pub municipality_id: Uuid,
+    pub municipality_id: MunicipalityId,
     /// Given name.
     pub given_name: String,
     /// Family name.
@@ -115,13 +56,14 @@ pub struct Candidate {
     /// Phone.
     #[oai(nullable)]
     pub phone: Option<String>,
-    /// Target group.
-    pub target_group: TargetGroup,
+    /// Target group. Health information: `null` for service accounts, which never receive it.
+    #[oai(nullable)]
+    pub target_group: Option<TargetGroup>,
     /// Readiness category.
     pub readiness: Readiness,
     /// The candidate's IPS consultant.
     #[oai(nullable)]
-    pub consultant_id: Option<Uuid>,
+    pub consultant_id: Option<StaffId>,
     /// The municipality's own id for the candidate; unique in the municipality.
     #[oai(nullable)]
     pub external_ref: Option<String>,
@@ -148,14 +90,14 @@ impl From<candidate::Model> for Candidate {
             family_name: c.family_name,
             preferred_name: c.preferred_name,
             birth_year: c.birth_year,
-            language: Language::parse(&c.language),
+            language: c.language,
             email: c.email,
             phone: c.phone,
-            target_group: TargetGroup::parse(&c.target_group),
-            readiness: Readiness::parse(&c.readiness),
+            target_group: Some(c.target_group),
+            readiness: c.readiness,
             consultant_id: c.consultant_id,
             external_ref: c.external_ref,
-            status: Status::parse(&c.status).unwrap_or(Status::Referred),
+            status: c.status,
             version: c.version,
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -193,7 +135,7 @@ pub struct CandidateCreate {
     /// Readiness category.
     pub readiness: Readiness,
     /// The consultant; a consultant creating a candidate gets them on their own caseload.
-    pub consultant_id: Option<Uuid>,
+    pub consultant_id: Option<StaffId>,
     /// The municipality's own id for the candidate; unique in the municipality.
     #[oai(validator(min_length = 1, max_length = 100))]
     pub external_ref: Option<String>,
@@ -231,7 +173,7 @@ pub struct CandidatePatch {
     pub readiness: Option<Readiness>,
     /// The consultant; only a coordinator (or a service account) may reassign. `null` unassigns.
     #[oai(nullable)]
-    pub consultant_id: MaybeUndefined<Uuid>,
+    pub consultant_id: MaybeUndefined<StaffId>,
     /// The municipality's own id; `null` clears it.
     #[oai(nullable, validator(min_length = 1, max_length = 100))]
     pub external_ref: MaybeUndefined<String>,
@@ -259,18 +201,18 @@ pub struct HistoryEntry {
     pub reason: Option<String>,
     /// The candidate's pause or stop request this carried out.
     #[oai(nullable)]
-    pub request_id: Option<Uuid>,
+    pub request_id: Option<RequestId>,
 }
 
 impl From<enrollment_transition::Model> for HistoryEntry {
     fn from(t: enrollment_transition::Model) -> Self {
         Self {
-            from: t.from_status.as_deref().and_then(Status::parse),
-            to: Status::parse(&t.to_status).unwrap_or(Status::Referred),
+            from: t.from_status,
+            to: t.to_status,
             effective_on: t.effective_on,
             recorded_at: t.recorded_at,
             by: t.by_id,
-            by_role: Role::parse(&t.by_role).unwrap_or(Role::Coordinator),
+            by_role: t.by_role,
             reason: t.reason,
             request_id: t.request_id,
         }
@@ -281,9 +223,9 @@ impl From<enrollment_transition::Model> for HistoryEntry {
 #[derive(Object, Debug)]
 pub struct Enrollment {
     /// Id.
-    pub id: Uuid,
+    pub id: EnrollmentId,
     /// The candidate.
-    pub candidate_id: Uuid,
+    pub candidate_id: CandidateId,
     /// Where the course stands.
     pub status: Status,
     /// The phase while `active` (kept while paused).
@@ -321,13 +263,13 @@ impl From<Course> for Enrollment {
         Self {
             id: e.id,
             candidate_id: e.candidate_id,
-            status: Status::parse(&e.status).unwrap_or(Status::Referred),
-            phase: e.phase.as_deref().and_then(Phase::parse),
+            status: e.status,
+            phase: e.phase,
             referred_on: e.referred_on,
             started_on: e.started_on,
             ended_on: e.ended_on,
             first_employer_contact_on: e.first_employer_contact_on,
-            outcome: e.outcome.as_deref().and_then(Outcome::parse),
+            outcome: e.outcome,
             resume_on: e.resume_on,
             version: e.version,
             history: c.history.into_iter().map(Into::into).collect(),
@@ -345,16 +287,6 @@ pub struct CandidateCreated {
     pub enrollment: Enrollment,
     /// The invitation; give the code to the candidate. It is shown only now.
     pub invitation: Invitation,
-}
-
-/// A page of candidates.
-#[derive(Object, Debug)]
-pub struct CandidateList {
-    /// Candidates, oldest first.
-    pub items: Vec<Candidate>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
 }
 
 /// All courses of a candidate.
@@ -421,10 +353,20 @@ pub enum InvitationResponse {
     Created(Json<Invitation>),
 }
 
+/// The candidate as `caller` may see them: service accounts never receive health information
+/// (SPEC §4.3), so the target group is left out for them.
+fn candidate_for(c: candidate::Model, caller: &Caller) -> Candidate {
+    let mut out = Candidate::from(c);
+    if !caller.sees_health_data() {
+        out.target_group = None;
+    }
+    out
+}
+
 /// The course as `caller` may see it: service accounts never receive free text (SPEC §4.3), so the
 /// history's `reason` is left out for them.
-fn for_caller(mut course: Course, caller: &crate::auth::Caller) -> Course {
-    if caller.role == Role::Service {
+fn for_caller(mut course: Course, caller: &Caller) -> Course {
+    if !caller.sees_health_data() {
         for t in &mut course.history {
             t.reason = None;
         }
@@ -434,7 +376,7 @@ fn for_caller(mut course: Course, caller: &crate::auth::Caller) -> Course {
 
 fn enrollment_response(
     course: Course,
-    caller: &crate::auth::Caller,
+    caller: &Caller,
     warning: Option<String>,
     created: bool,
 ) -> EnrollmentResponse {
@@ -447,6 +389,24 @@ fn enrollment_response(
     } else {
         EnrollmentResponse::Ok(Json(e), tag)
     }
+}
+
+/// Why a candidate's personal data is erased.
+#[derive(Object, Debug)]
+#[oai(deny_unknown_fields)]
+pub struct ErasureRequest {
+    /// Why, e.g. "the candidate asked for erasure (GDPR art. 17)" (1–500 characters, no control
+    /// characters). It is kept with the anonymous row, so write no personal data in it.
+    #[oai(validator(min_length = 1, max_length = 500))]
+    pub reason: String,
+}
+
+/// The answer to an erasure.
+#[derive(ApiResponse, Debug)]
+pub enum ErasureResponse {
+    /// Erased: the candidate's personal data is gone and the id is unknown from now on.
+    #[oai(status = 204)]
+    Erased,
 }
 
 pub struct CandidatesApi;
@@ -466,21 +426,19 @@ impl CandidatesApi {
         /// Only candidates whose current course has this status.
         status: Query<Option<Status>>,
         /// Only candidates of this consultant.
-        consultant_id: Query<Option<Uuid>>,
+        consultant_id: Query<Option<StaffId>>,
         /// Part of a given, family or preferred name (case-insensitive).
         #[oai(validator(max_length = 100))]
         q: Query<Option<String>>,
         /// Only candidates changed at or after this time (RFC 3339), for syncing.
         updated_since: Query<Option<DateTime<Utc>>>,
         /// Page size, 1–200 (default 50).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
         /// The `next_cursor` of the previous page.
-        #[oai(validator(max_length = 100))]
-        cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<CandidateList>> {
+        cursor: Query<Option<Cursor>>,
+    ) -> ApiResult<Json<Page<Candidate>>> {
         let scope = auth.0.candidates_reader()?;
-        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
+        let page = page(limit.0, cursor.0);
         let filter = Filter {
             status: status.0,
             consultant_id: consultant_id.0,
@@ -488,10 +446,9 @@ impl CandidatesApi {
             updated_since: updated_since.0,
         };
         let (items, next_cursor) = candidates::list(&state.db, &scope, filter, page).await?;
-        Ok(Json(CandidateList {
-            items: items.into_iter().map(Into::into).collect(),
-            next_cursor,
-        }))
+        Ok(Json(Page::of(items, next_cursor, |c| {
+            candidate_for(c, &auth.0)
+        })))
     }
 
     /// Create a candidate
@@ -518,17 +475,17 @@ impl CandidatesApi {
             family_name: b.family_name,
             preferred_name: b.preferred_name,
             birth_year: b.birth_year,
-            language: b.language.unwrap_or(Language::Da).as_str().into(),
-            email: b.email.map(|e| check_email("email", e)).transpose()?,
-            phone: b.phone.map(|p| check_phone("phone", p)).transpose()?,
-            target_group: b.target_group.as_str().into(),
-            readiness: b.readiness.as_str().into(),
+            language: b.language.unwrap_or(Language::Da),
+            email: b.email.map(|e| Email::parse("email", &e)).transpose()?,
+            phone: b.phone.map(|p| Phone::parse("phone", &p)).transpose()?,
+            target_group: b.target_group,
+            readiness: b.readiness,
             consultant_id: b.consultant_id,
             external_ref: b.external_ref,
             referred_on: b.referred_on,
         };
         let created = candidates::create(&state.db, &scope, auth.0.actor(), new).await?;
-        let mut c: Candidate = created.candidate.into();
+        let mut c = candidate_for(created.candidate, &auth.0);
         c.warnings.extend(created.warning);
         let (tag, location) = (etag(c.version), format!("/api/v1/candidates/{}", c.id));
         Ok(CandidateCreatedResponse::Created(
@@ -555,12 +512,11 @@ impl CandidatesApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
+        id: Path<CandidateId>,
     ) -> ApiResult<CandidateResponse> {
-        let scope = auth.0.candidates_reader()?;
-        let c = candidates::get(&state.db, &scope, auth.0.actor(), id.0).await?;
+        let c = candidates::get(&state.db, &auth.0.reader_reach()?, id.0).await?;
         let tag = etag(c.version);
-        Ok(CandidateResponse::Ok(Json(c.into()), tag))
+        Ok(CandidateResponse::Ok(Json(candidate_for(c, &auth.0)), tag))
     }
 
     /// Change a candidate
@@ -576,39 +532,38 @@ impl CandidatesApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
+        id: Path<CandidateId>,
         /// The ETag you read; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
         body: Body<CandidatePatch>,
     ) -> ApiResult<CandidateResponse> {
-        let scope = auth.0.candidates_writer()?;
-        let expected = if_match(if_match_header.0.as_deref())?;
+        let reach = auth.0.writer_reach()?;
+        let expected = expected(if_match_header.0);
         let b = body.0;
         let change = CandidateChange {
             given_name: b.given_name,
             family_name: b.family_name,
             preferred_name: Option::from(b.preferred_name),
             birth_year: b.birth_year,
-            language: b.language.map(|l| l.as_str().to_string()),
+            language: b.language,
             email: b
                 .email
-                .map_value(|e| check_email("email", e))
+                .map_value(|e| Email::parse("email", &e))
                 .transpose()?
                 .into(),
             phone: b
                 .phone
-                .map_value(|p| check_phone("phone", p))
+                .map_value(|p| Phone::parse("phone", &p))
                 .transpose()?
                 .into(),
-            target_group: b.target_group.map(|t| t.as_str().to_string()),
-            readiness: b.readiness.map(|r| r.as_str().to_string()),
+            target_group: b.target_group,
+            readiness: b.readiness,
             consultant_id: Option::from(b.consultant_id),
             external_ref: Option::from(b.external_ref),
         };
-        let (c, warning) =
-            candidates::update(&state.db, &scope, auth.0.actor(), id.0, expected, change).await?;
-        let mut c: Candidate = c.into();
+        let (c, warning) = candidates::update(&state.db, &reach, id.0, expected, change).await?;
+        let mut c = candidate_for(c, &auth.0);
         c.warnings.extend(warning);
         let tag = etag(c.version);
         Ok(CandidateResponse::Ok(Json(c), tag))
@@ -627,12 +582,47 @@ impl CandidatesApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
+        id: Path<CandidateId>,
     ) -> ApiResult<InvitationResponse> {
-        let scope = auth.0.staff()?;
-        let inv = candidates::reinvite(&state.db, &scope, auth.0.actor(), id.0).await?;
+        let inv = candidates::reinvite(&state.db, &auth.0.staff_reach()?, id.0).await?;
         state.sessions.forget_all();
         Ok(InvitationResponse::Created(Json(inv.into())))
+    }
+
+    /// Erase a candidate's personal data
+    ///
+    /// Removes everything that identifies the candidate or was written by or about them: names, e-mail,
+    /// phone, `external_ref`, the texts of goals, steps, appointments, requests, disclosure notes and course
+    /// history reasons, and their login, sessions, invitation, calendar feed, notifications and inbox
+    /// items. The anonymous rows the reports count stay (courses with their dates, statuses and outcome,
+    /// questionnaire scores and answer values, appointment and goal kinds and statuses), so no report
+    /// changes; the year of birth is kept only as its five-year span. Scheduled appointments, open
+    /// requests and open questionnaire assignments are closed.
+    ///
+    /// It cannot be undone. The candidate can no longer log in, and the id answers 404 everywhere from
+    /// then on (so erasing again is 404 too). A `candidate.erased` event carrying only `candidate_id`
+    /// tells municipal systems to remove their copy. The audit log keeps who did what when, which holds
+    /// no personal data. Coordinators of the candidate's municipality only.
+    #[oai(
+        path = "/candidates/:id/erase",
+        method = "post",
+        operation_id = "eraseCandidate"
+    )]
+    async fn erase(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<CandidateId>,
+        body: Body<ErasureRequest>,
+    ) -> ApiResult<ErasureResponse> {
+        let scope = auth.0.coordinator()?;
+        let reason = body.0.reason.trim();
+        if reason.is_empty() {
+            return Err(ApiError::field("reason", "min_length", "must not be blank"));
+        }
+        erasure::erase(&state.db, auth.0.actor(), scope, id.0, reason).await?;
+        state.sessions.forget_all();
+        Ok(ErasureResponse::Erased)
     }
 
     /// Get the current course
@@ -647,10 +637,9 @@ impl CandidatesApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
+        id: Path<CandidateId>,
     ) -> ApiResult<EnrollmentResponse> {
-        let scope = auth.0.candidates_reader()?;
-        let c = course::get(&state.db, &scope, auth.0.actor(), id.0).await?;
+        let c = course::get(&state.db, &auth.0.reader_reach()?, id.0).await?;
         Ok(enrollment_response(c, &auth.0, None, false))
     }
 
@@ -667,19 +656,19 @@ impl CandidatesApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
+        id: Path<CandidateId>,
         /// The ETag you read; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
         body: Body<EnrollmentPatch>,
     ) -> ApiResult<EnrollmentResponse> {
-        let scope = auth.0.candidates_writer()?;
-        let expected = if_match(if_match_header.0.as_deref())?;
+        let reach = auth.0.writer_reach()?;
+        let expected = expected(if_match_header.0);
         let change = CourseChange {
             phase: body.0.phase,
             first_employer_contact_on: Option::from(body.0.first_employer_contact_on),
         };
-        let c = course::update(&state.db, &scope, auth.0.actor(), id.0, expected, change).await?;
+        let c = course::update(&state.db, &reach, id.0, expected, change).await?;
         Ok(enrollment_response(c, &auth.0, None, false))
     }
 
@@ -698,14 +687,14 @@ impl CandidatesApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
+        id: Path<CandidateId>,
         /// The ETag of the course you read; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
         body: Body<TransitionRequest>,
     ) -> ApiResult<EnrollmentResponse> {
-        let scope = auth.0.candidates_writer()?;
-        let expected = if_match(if_match_header.0.as_deref())?;
+        let reach = auth.0.writer_reach()?;
+        let expected = expected(if_match_header.0);
         let b = body.0;
         let t = Transition {
             to: b.to,
@@ -715,7 +704,7 @@ impl CandidatesApi {
             effective_on: b.effective_on,
             request_id: None,
         };
-        let c = course::transition(&state.db, &scope, auth.0.actor(), id.0, expected, t).await?;
+        let c = course::transition(&state.db, &reach, id.0, expected, t).await?;
         Ok(enrollment_response(c, &auth.0, None, false))
     }
 
@@ -731,10 +720,9 @@ impl CandidatesApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
+        id: Path<CandidateId>,
     ) -> ApiResult<Json<EnrollmentList>> {
-        let scope = auth.0.candidates_reader()?;
-        let all = course::list(&state.db, &scope, auth.0.actor(), id.0).await?;
+        let all = course::list(&state.db, &auth.0.reader_reach()?, id.0).await?;
         Ok(Json(EnrollmentList {
             items: all
                 .into_iter()
@@ -756,12 +744,11 @@ impl CandidatesApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
+        id: Path<CandidateId>,
         body: Body<EnrollmentCreate>,
     ) -> ApiResult<EnrollmentResponse> {
-        let scope = auth.0.candidates_writer()?;
-        let (c, warning) =
-            course::open_new(&state.db, &scope, auth.0.actor(), id.0, body.0.referred_on).await?;
+        let reach = auth.0.writer_reach()?;
+        let (c, warning) = course::open_new(&state.db, &reach, id.0, body.0.referred_on).await?;
         Ok(enrollment_response(c, &auth.0, warning, true))
     }
 }

@@ -1,10 +1,14 @@
 //! `GET /events`: the change feed for municipal systems.
 use chrono::{DateTime, Utc};
+use entity::types::EventType;
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, param::Query, payload::Json, types::Any};
 use uuid::Uuid;
 
-use super::Tag;
+use super::{
+    Tag,
+    common::{Limit, page},
+};
 use crate::{
     auth::{BearerAuth, Scope},
     domain::events,
@@ -19,9 +23,9 @@ pub struct Event {
     pub seq: i64,
     /// Id of the event.
     pub id: Uuid,
-    /// Type, e.g. `candidate.created`, `enrollment.status_changed`, `caseload.over_limit`.
+    /// What happened.
     #[oai(rename = "type")]
-    pub event_type: String,
+    pub event_type: EventType,
     /// When it happened.
     pub occurred_at: DateTime<Utc>,
     /// Ids and statuses of what changed.
@@ -55,8 +59,7 @@ impl EventsApi {
         #[oai(validator(minimum(value = "0")))]
         after: Query<Option<i64>>,
         /// Page size, 1–200 (default 50).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
     ) -> ApiResult<Json<EventList>> {
         let municipality = auth.0.municipality_reader(Scope::EventsRead)?;
         let after = after.0.unwrap_or(0);
@@ -64,7 +67,7 @@ impl EventsApi {
             state.db.read(),
             municipality,
             after,
-            u64::from(limit.0.unwrap_or(50)),
+            page(limit.0, None).limit,
         )
         .await?;
         let next_after = rows.last().map(|e| e.seq).unwrap_or(after);

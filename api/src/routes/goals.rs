@@ -1,7 +1,11 @@
 //! Goals: the candidate's own under `/me/goals…`, and the same for their staff under
 //! `/candidates/{id}/goals…`.
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::goal_step;
+use entity::{
+    goal_step,
+    ids::{CandidateId, GoalId, StepId},
+    types::Author,
+};
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
@@ -9,29 +13,24 @@ use poem_openapi::{
     payload::Json,
     types::MaybeUndefined,
 };
-use uuid::Uuid;
 
 use super::{
     Tag,
-    common::{etag, if_match},
+    common::{Cursor, IfMatch, Limit, Page, etag, expected, page, versioned_response},
 };
 use crate::{
-    auth::{BearerAuth, Caller},
+    auth::{BearerAuth, Caller, Reach},
     body::Body,
-    domain::{
-        goals::{self, Category, GoalChange, GoalStatus, GoalView, NewGoal, StepChange, Who},
-        pagination::PageRequest,
-    },
+    domain::goals::{self, Category, GoalChange, GoalStatus, GoalView, NewGoal, StepChange},
     error::ApiResult,
     state::AppState,
-    versioned_response,
 };
 
 /// One step towards a goal.
 #[derive(Object, Debug)]
 pub struct Step {
     /// Id.
-    pub id: Uuid,
+    pub id: StepId,
     /// What to do.
     pub title: String,
     /// Ticked off.
@@ -59,9 +58,9 @@ impl From<goal_step::Model> for Step {
 #[derive(Object, Debug)]
 pub struct Goal {
     /// Id.
-    pub id: Uuid,
+    pub id: GoalId,
     /// The candidate whose goal it is.
-    pub candidate_id: Uuid,
+    pub candidate_id: CandidateId,
     /// The goal, in the candidate's (or the proposer's) words.
     pub title: String,
     /// More about it.
@@ -71,8 +70,8 @@ pub struct Goal {
     pub category: Category,
     /// Where it stands; a staff proposal is `proposed` until the candidate accepts it.
     pub status: GoalStatus,
-    /// Who wrote it: `candidate` or `staff`.
-    pub created_by: String,
+    /// Who wrote it: the candidate, or staff (a proposal until the candidate accepts it).
+    pub created_by: Author,
     /// When the candidate hopes to reach it.
     #[oai(nullable)]
     pub target_date: Option<NaiveDate>,
@@ -97,8 +96,8 @@ impl From<GoalView> for Goal {
             candidate_id: g.candidate_id,
             title: g.title,
             description: g.description,
-            category: Category::parse(&g.category),
-            status: GoalStatus::parse(&g.status),
+            category: g.category,
+            status: g.status,
             created_by: g.created_by,
             target_date: g.target_date,
             steps: v.steps.into_iter().map(Into::into).collect(),
@@ -175,16 +174,6 @@ pub struct StepPatch {
     pub position: Option<i32>,
 }
 
-/// A page of goals.
-#[derive(Object, Debug)]
-pub struct GoalList {
-    /// Goals, oldest first.
-    pub items: Vec<Goal>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
-}
-
 versioned_response!(GoalResponse, Goal, "goal");
 
 #[derive(ApiResponse, Debug)]
@@ -204,13 +193,10 @@ fn respond(v: GoalView, created: bool, path: String) -> GoalResponse {
     }
 }
 
-fn me(c: &Caller) -> ApiResult<(Who, Uuid)> {
-    let (id, _) = c.candidate_self()?;
-    Ok((Who::Candidate(c.actor()), id))
-}
-
-fn staff(c: &Caller) -> ApiResult<Who> {
-    Ok(Who::Staff(c.actor(), c.staff()?))
+/// The candidate reaching their own goals, and their id.
+fn me(c: &Caller) -> ApiResult<(Reach, CandidateId)> {
+    let me = c.candidate_self()?;
+    Ok((Reach::Own(me), me.id))
 }
 
 fn new_goal(b: GoalCreate) -> NewGoal {
@@ -256,19 +242,14 @@ impl GoalsApi {
         /// Only goals with this status.
         status: Query<Option<GoalStatus>>,
         /// Page size, 1–200 (default 50).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
         /// The `next_cursor` of the previous page.
-        #[oai(validator(max_length = 100))]
-        cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<GoalList>> {
+        cursor: Query<Option<Cursor>>,
+    ) -> ApiResult<Json<Page<Goal>>> {
         let (who, id) = me(&auth.0)?;
-        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
+        let page = page(limit.0, cursor.0);
         let (items, next_cursor) = goals::list(&state.db, &who, id, status.0, page).await?;
-        Ok(Json(GoalList {
-            items: items.into_iter().map(Into::into).collect(),
-            next_cursor,
-        }))
+        Ok(Json(Page::of(items, next_cursor, Into::into)))
     }
 
     /// Add a goal
@@ -300,7 +281,7 @@ impl GoalsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        goal_id: Path<Uuid>,
+        goal_id: Path<GoalId>,
     ) -> ApiResult<GoalResponse> {
         let (who, id) = me(&auth.0)?;
         Ok(respond(
@@ -323,14 +304,14 @@ impl GoalsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        goal_id: Path<Uuid>,
+        goal_id: Path<GoalId>,
         /// The ETag you read; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
         body: Body<GoalPatch>,
     ) -> ApiResult<GoalResponse> {
         let (who, id) = me(&auth.0)?;
-        let expected = if_match(if_match_header.0.as_deref())?;
+        let expected = expected(if_match_header.0);
         Ok(respond(
             goals::update(&state.db, &who, id, goal_id.0, expected, change(body.0)).await?,
             false,
@@ -351,13 +332,13 @@ impl GoalsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        goal_id: Path<Uuid>,
+        goal_id: Path<GoalId>,
         /// The ETag you read; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
     ) -> ApiResult<GoalDeleted> {
         let (who, id) = me(&auth.0)?;
-        let expected = if_match(if_match_header.0.as_deref())?;
+        let expected = expected(if_match_header.0);
         goals::delete(&state.db, &who, id, goal_id.0, expected).await?;
         Ok(GoalDeleted::Done)
     }
@@ -374,13 +355,13 @@ impl GoalsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        goal_id: Path<Uuid>,
+        goal_id: Path<GoalId>,
         /// The ETag you read; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
     ) -> ApiResult<GoalResponse> {
         let (who, id) = me(&auth.0)?;
-        let expected = if_match(if_match_header.0.as_deref())?;
+        let expected = expected(if_match_header.0);
         Ok(respond(
             goals::accept(&state.db, &who, id, goal_id.0, expected).await?,
             false,
@@ -400,14 +381,14 @@ impl GoalsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        goal_id: Path<Uuid>,
+        goal_id: Path<GoalId>,
         /// The goal's ETag; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
         body: Body<StepCreate>,
     ) -> ApiResult<GoalResponse> {
         let (who, id) = me(&auth.0)?;
-        let expected = if_match(if_match_header.0.as_deref())?;
+        let expected = expected(if_match_header.0);
         let v = goals::add_step(
             &state.db,
             &who,
@@ -434,15 +415,15 @@ impl GoalsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        goal_id: Path<Uuid>,
-        step_id: Path<Uuid>,
+        goal_id: Path<GoalId>,
+        step_id: Path<StepId>,
         /// The goal's ETag; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
         body: Body<StepPatch>,
     ) -> ApiResult<GoalResponse> {
         let (who, id) = me(&auth.0)?;
-        let expected = if_match(if_match_header.0.as_deref())?;
+        let expected = expected(if_match_header.0);
         let v = goals::update_step(
             &state.db,
             &who,
@@ -468,14 +449,14 @@ impl GoalsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        goal_id: Path<Uuid>,
-        step_id: Path<Uuid>,
+        goal_id: Path<GoalId>,
+        step_id: Path<StepId>,
         /// The goal's ETag; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
     ) -> ApiResult<GoalResponse> {
         let (who, id) = me(&auth.0)?;
-        let expected = if_match(if_match_header.0.as_deref())?;
+        let expected = expected(if_match_header.0);
         Ok(respond(
             goals::delete_step(&state.db, &who, id, goal_id.0, step_id.0, expected).await?,
             false,
@@ -495,23 +476,18 @@ impl GoalsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
+        id: Path<CandidateId>,
         /// Only goals with this status.
         status: Query<Option<GoalStatus>>,
         /// Page size, 1–200 (default 50).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
         /// The `next_cursor` of the previous page.
-        #[oai(validator(max_length = 100))]
-        cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<GoalList>> {
-        let who = staff(&auth.0)?;
-        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
+        cursor: Query<Option<Cursor>>,
+    ) -> ApiResult<Json<Page<Goal>>> {
+        let who = auth.0.staff_reach()?;
+        let page = page(limit.0, cursor.0);
         let (items, next_cursor) = goals::list(&state.db, &who, id.0, status.0, page).await?;
-        Ok(Json(GoalList {
-            items: items.into_iter().map(Into::into).collect(),
-            next_cursor,
-        }))
+        Ok(Json(Page::of(items, next_cursor, Into::into)))
     }
 
     /// Propose a goal
@@ -526,10 +502,10 @@ impl GoalsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
+        id: Path<CandidateId>,
         body: Body<GoalCreate>,
     ) -> ApiResult<GoalResponse> {
-        let who = staff(&auth.0)?;
+        let who = auth.0.staff_reach()?;
         let v = goals::create(&state.db, &who, id.0, new_goal(body.0)).await?;
         let path = format!("/api/v1/candidates/{}/goals/{}", id.0, v.goal.id);
         Ok(respond(v, true, path))
@@ -547,10 +523,10 @@ impl GoalsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
-        goal_id: Path<Uuid>,
+        id: Path<CandidateId>,
+        goal_id: Path<GoalId>,
     ) -> ApiResult<GoalResponse> {
-        let who = staff(&auth.0)?;
+        let who = auth.0.staff_reach()?;
         Ok(respond(
             goals::get(&state.db, &who, id.0, goal_id.0).await?,
             false,
@@ -571,15 +547,15 @@ impl GoalsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
-        goal_id: Path<Uuid>,
+        id: Path<CandidateId>,
+        goal_id: Path<GoalId>,
         /// The ETag you read; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
         body: Body<GoalPatch>,
     ) -> ApiResult<GoalResponse> {
-        let who = staff(&auth.0)?;
-        let expected = if_match(if_match_header.0.as_deref())?;
+        let who = auth.0.staff_reach()?;
+        let expected = expected(if_match_header.0);
         Ok(respond(
             goals::update(&state.db, &who, id.0, goal_id.0, expected, change(body.0)).await?,
             false,
@@ -599,14 +575,14 @@ impl GoalsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
-        goal_id: Path<Uuid>,
+        id: Path<CandidateId>,
+        goal_id: Path<GoalId>,
         /// The ETag you read; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
     ) -> ApiResult<GoalDeleted> {
-        let who = staff(&auth.0)?;
-        let expected = if_match(if_match_header.0.as_deref())?;
+        let who = auth.0.staff_reach()?;
+        let expected = expected(if_match_header.0);
         goals::delete(&state.db, &who, id.0, goal_id.0, expected).await?;
         Ok(GoalDeleted::Done)
     }
@@ -623,15 +599,15 @@ impl GoalsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
-        goal_id: Path<Uuid>,
+        id: Path<CandidateId>,
+        goal_id: Path<GoalId>,
         /// The goal's ETag; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
         body: Body<StepCreate>,
     ) -> ApiResult<GoalResponse> {
-        let who = staff(&auth.0)?;
-        let expected = if_match(if_match_header.0.as_deref())?;
+        let who = auth.0.staff_reach()?;
+        let expected = expected(if_match_header.0);
         let v = goals::add_step(
             &state.db,
             &who,
@@ -658,16 +634,16 @@ impl GoalsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
-        goal_id: Path<Uuid>,
-        step_id: Path<Uuid>,
+        id: Path<CandidateId>,
+        goal_id: Path<GoalId>,
+        step_id: Path<StepId>,
         /// The goal's ETag; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
         body: Body<StepPatch>,
     ) -> ApiResult<GoalResponse> {
-        let who = staff(&auth.0)?;
-        let expected = if_match(if_match_header.0.as_deref())?;
+        let who = auth.0.staff_reach()?;
+        let expected = expected(if_match_header.0);
         let v = goals::update_step(
             &state.db,
             &who,
@@ -693,15 +669,15 @@ impl GoalsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
-        goal_id: Path<Uuid>,
-        step_id: Path<Uuid>,
+        id: Path<CandidateId>,
+        goal_id: Path<GoalId>,
+        step_id: Path<StepId>,
         /// The goal's ETag; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
     ) -> ApiResult<GoalResponse> {
-        let who = staff(&auth.0)?;
-        let expected = if_match(if_match_header.0.as_deref())?;
+        let who = auth.0.staff_reach()?;
+        let expected = expected(if_match_header.0);
         Ok(respond(
             goals::delete_step(&state.db, &who, id.0, goal_id.0, step_id.0, expected).await?,
             false,

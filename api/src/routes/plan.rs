@@ -1,13 +1,20 @@
 //! `GET /me/plan`: the candidate's home screen in one request.
 use chrono::{DateTime, NaiveDate, Utc};
+use entity::{
+    ids::{AppointmentId, AssignmentId, CandidateId, RequestId, StaffId},
+    types::{
+        AppointmentKind, AppointmentReply, QuestionnaireKey, RequestKind, RequestStatus,
+        WellbeingBand,
+    },
+};
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, payload::Json};
-use uuid::Uuid;
 
 use super::{Tag, goals::Goal};
 use crate::{
     auth::BearerAuth,
     domain::{
+        DomainError,
         enrollment::{Phase, Status},
         plan,
     },
@@ -19,7 +26,7 @@ use crate::{
 #[derive(Object, Debug)]
 pub struct PlanCandidate {
     /// Id.
-    pub id: Uuid,
+    pub id: CandidateId,
     /// Given name.
     pub given_name: String,
     /// Family name.
@@ -32,7 +39,7 @@ pub struct PlanCandidate {
 #[derive(Object, Debug)]
 pub struct PlanConsultant {
     /// Id.
-    pub id: Uuid,
+    pub id: StaffId,
     /// Name.
     pub display_name: String,
     /// Work e-mail.
@@ -63,9 +70,9 @@ pub struct PlanCourse {
 #[derive(Object, Debug)]
 pub struct PlanAppointment {
     /// Id.
-    pub id: Uuid,
+    pub id: AppointmentId,
     /// `consultant_meeting`, `employer`, `education`, `network_group`, `treatment` or `other`.
-    pub kind: String,
+    pub kind: AppointmentKind,
     /// Title.
     pub title: String,
     /// Start.
@@ -79,16 +86,16 @@ pub struct PlanAppointment {
     #[oai(nullable)]
     pub online_url: Option<String>,
     /// The candidate's answer: `none`, `accepted`, `declined` or `reschedule_requested`.
-    pub candidate_response: String,
+    pub candidate_response: AppointmentReply,
 }
 
 /// A questionnaire waiting to be answered.
 #[derive(Object, Debug)]
 pub struct PlanQuestionnaire {
     /// The assignment to answer.
-    pub assignment_id: Uuid,
+    pub assignment_id: AssignmentId,
     /// The questionnaire's key, e.g. `who5`.
-    pub questionnaire: String,
+    pub questionnaire: QuestionnaireKey,
     /// When it fell due.
     pub due_at: DateTime<Utc>,
     /// When it closes unanswered.
@@ -101,7 +108,7 @@ pub struct PlanWellbeing {
     /// 0–100.
     pub score: i32,
     /// `very_low`, `at_risk` or `good`.
-    pub band: String,
+    pub band: WellbeingBand,
     /// When it was answered.
     pub answered_at: DateTime<Utc>,
 }
@@ -110,11 +117,11 @@ pub struct PlanWellbeing {
 #[derive(Object, Debug)]
 pub struct PlanRequest {
     /// Id.
-    pub id: Uuid,
+    pub id: RequestId,
     /// `pause` or `stop`.
-    pub kind: String,
+    pub kind: RequestKind,
     /// `open` or `acknowledged`.
-    pub status: String,
+    pub status: RequestStatus,
     /// When it was asked.
     pub created_at: DateTime<Utc>,
 }
@@ -154,8 +161,7 @@ impl PlanApi {
     /// the next appointments, due questionnaires, the latest WHO-5 and open requests. Candidates only.
     #[oai(path = "/me/plan", method = "get", operation_id = "getMyPlan")]
     async fn plan(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<Plan>> {
-        let (id, _) = auth.0.candidate_self()?;
-        let p = plan::load(&state.db, id).await?;
+        let p = plan::load(&state.db, &auth.0.candidate_reach()?).await?;
         let c = p.candidate;
         let e = p.enrollment;
         Ok(Json(Plan {
@@ -175,8 +181,8 @@ impl PlanApi {
                 phone: s.phone,
             }),
             course: PlanCourse {
-                status: Status::parse(&e.status).unwrap_or(Status::Referred),
-                phase: e.phase.as_deref().and_then(Phase::parse),
+                status: e.status,
+                phase: e.phase,
                 started_on: e.started_on,
                 resume_on: e.resume_on,
             },
@@ -206,11 +212,19 @@ impl PlanApi {
                     closes_at: a.closes_at,
                 })
                 .collect(),
-            latest_wellbeing: p.latest_wellbeing.map(|r| PlanWellbeing {
-                score: r.score,
-                band: r.band.unwrap_or_default(),
-                answered_at: r.submitted_at,
-            }),
+            latest_wellbeing: p
+                .latest_wellbeing
+                .map(|r| {
+                    let band = r.band.ok_or_else(|| {
+                        DomainError::Internal(format!("WHO-5 response {} has no band", r.id))
+                    })?;
+                    Ok::<_, DomainError>(PlanWellbeing {
+                        score: r.score,
+                        band,
+                        answered_at: r.submitted_at,
+                    })
+                })
+                .transpose()?,
             open_requests: p
                 .open_requests
                 .into_iter()

@@ -1,14 +1,21 @@
 //! `GET /me/export`, `GET /me/access-log` and the coordinator's `GET /audit`.
 use chrono::{DateTime, Utc};
-use entity::audit_entry;
+use entity::{
+    audit_entry,
+    ids::CandidateId,
+    types::{AuditAction, AuditResource},
+};
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json, types::Any};
 use uuid::Uuid;
 
-use super::Tag;
+use super::{
+    Tag,
+    common::{Cursor, Limit, Page, page},
+};
 use crate::{
-    auth::{BearerAuth, Role},
-    domain::{pagination::PageRequest, privacy},
+    auth::{BearerAuth, Reach, Role},
+    domain::privacy,
     error::{ApiError, ApiResult},
     state::AppState,
 };
@@ -21,19 +28,9 @@ pub struct AccessEntry {
     /// The role of who did it (the candidate sees roles, not names).
     pub role: Role,
     /// `read`, `create`, `update` or `delete`.
-    pub action: String,
+    pub action: AuditAction,
     /// What was looked at or changed, e.g. `candidate`, `goal`, `request`, `disclosure`.
-    pub resource: String,
-}
-
-/// A page of the candidate's access log.
-#[derive(Object, Debug)]
-pub struct AccessLog {
-    /// Entries, newest first.
-    pub items: Vec<AccessEntry>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
+    pub resource: AuditResource,
 }
 
 /// One audit entry.
@@ -48,9 +45,9 @@ pub struct AuditEntry {
     /// Their role.
     pub actor_role: Role,
     /// `read`, `create`, `update` or `delete`.
-    pub action: String,
+    pub action: AuditAction,
     /// What kind of data.
-    pub resource: String,
+    pub resource: AuditResource,
     /// Which item, where there is one.
     #[oai(nullable)]
     pub resource_id: Option<Uuid>,
@@ -65,23 +62,13 @@ impl From<audit_entry::Model> for AuditEntry {
             id: a.id,
             at: a.at,
             actor_id: a.actor_id,
-            actor_role: Role::parse(&a.actor_role).unwrap_or(Role::Coordinator),
+            actor_role: a.actor_role,
             action: a.action,
             resource: a.resource,
             resource_id: a.resource_id,
             request_id: a.request_id,
         }
     }
-}
-
-/// A page of the audit log.
-#[derive(Object, Debug)]
-pub struct AuditList {
-    /// Entries, newest first.
-    pub items: Vec<AuditEntry>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
 }
 
 #[derive(ApiResponse, Debug)]
@@ -105,8 +92,7 @@ impl PrivacyApi {
     /// JSON document. Candidates only.
     #[oai(path = "/me/export", method = "get", operation_id = "exportMyData")]
     async fn export(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<ExportResponse> {
-        let (id, _) = auth.0.candidate_self()?;
-        let doc = privacy::export(&state.db, id).await?;
+        let doc = privacy::export(&state.db, &auth.0.candidate_reach()?).await?;
         Ok(ExportResponse::Ok(
             Json(Any(doc)),
             "attachment; filename=\"ips-ung-mine-data.json\"".into(),
@@ -127,25 +113,24 @@ impl PrivacyApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         /// Page size, 1–200 (default 50).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
         /// The `next_cursor` of the previous page.
-        #[oai(validator(max_length = 100))]
-        cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<AccessLog>> {
-        let (id, _) = auth.0.candidate_self()?;
-        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let (items, next_cursor) = privacy::access_log(&state.db, id, page).await?;
+        cursor: Query<Option<Cursor>>,
+    ) -> ApiResult<Json<Page<AccessEntry>>> {
+        let me = auth.0.candidate_self()?;
+        let page = page(limit.0, cursor.0);
+        let (items, next_cursor) =
+            privacy::audit_log(&state.db, &Reach::Own(me), me.id, page).await?;
         let items = items
             .into_iter()
             .map(|a| AccessEntry {
                 at: a.at,
-                role: Role::parse(&a.actor_role).unwrap_or(Role::Coordinator),
+                role: a.actor_role,
                 action: a.action,
                 resource: a.resource,
             })
             .collect();
-        Ok(Json(AccessLog { items, next_cursor }))
+        Ok(Json(Page { items, next_cursor }))
     }
 
     /// The audit log of a candidate
@@ -158,27 +143,20 @@ impl PrivacyApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         /// The candidate (required).
-        candidate_id: Query<Option<Uuid>>,
+        candidate_id: Query<Option<CandidateId>>,
         /// Page size, 1–200 (default 50).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
         /// The `next_cursor` of the previous page.
-        #[oai(validator(max_length = 100))]
-        cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<AuditList>> {
-        if auth.0.role != Role::Coordinator {
-            return Err(ApiError::forbidden());
-        }
-        let scope = auth.0.staff()?;
+        cursor: Query<Option<Cursor>>,
+    ) -> ApiResult<Json<Page<AuditEntry>>> {
+        let scope = auth.0.coordinator()?;
         let candidate_id = candidate_id
             .0
             .ok_or_else(|| ApiError::field("candidate_id", "required", "is required"))?;
-        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
+        let page = page(limit.0, cursor.0);
+        let reach = Reach::Scoped(auth.0.actor(), scope);
         let (items, next_cursor) =
-            privacy::audit_for(&state.db, &scope, auth.0.actor(), candidate_id, page).await?;
-        Ok(Json(AuditList {
-            items: items.into_iter().map(Into::into).collect(),
-            next_cursor,
-        }))
+            privacy::audit_log(&state.db, &reach, candidate_id, page).await?;
+        Ok(Json(Page::of(items, next_cursor, Into::into)))
     }
 }

@@ -1,33 +1,36 @@
 //! Questionnaires: the public definitions, staff assignments, the candidate's answers and history,
 //! and the staff view of a candidate's responses.
 use chrono::{DateTime, Utc};
-use entity::questionnaire_assignment;
+use entity::{
+    ids::{AssignmentId, CandidateId, ResponseId, StaffId},
+    questionnaire_assignment,
+    types::{CourseStatus, Language, WellbeingBand},
+};
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Header, Path, Query},
     payload::Json,
 };
-use uuid::Uuid;
 
 use super::{
     Tag,
-    common::{etag, if_match},
+    common::{Cursor, IfMatch, Limit, Page, etag, expected, page, versioned_response},
 };
 use crate::{
     auth::BearerAuth,
     body::Body,
     domain::{
-        pagination::PageRequest,
+        DomainError,
         questionnaires::{
-            self, Definition, Language, NewResponse, QuestionnaireKey, ResponseView,
+            self, Definition, NewResponse, QuestionnaireKey, ResponseView,
             assignments::{self, AssignmentStatus, NewAssignment},
+            negotiate, pick,
             scoring::ScoringKind,
         },
     },
     error::ApiResult,
     state::AppState,
-    versioned_response,
 };
 
 /// An interoperable code of a questionnaire (e.g. SNOMED CT for WHO-5) or a local one.
@@ -63,7 +66,7 @@ pub struct QuestionnaireOption {
 #[derive(Object, Debug)]
 pub struct QuestionnaireBand {
     /// The band's key, as in a response's `band`.
-    pub key: String,
+    pub key: WellbeingBand,
     /// The lowest score in the band.
     pub min_score: i32,
     /// The highest score in the band.
@@ -112,15 +115,15 @@ fn definition(d: Definition, lang: Language) -> Questionnaire {
     let codes: Vec<serde_json::Value> = serde_json::from_str(&v.codes).unwrap_or_default();
     let text = |c: &serde_json::Value, k: &str| c[k].as_str().unwrap_or_default().to_string();
     Questionnaire {
-        key: QuestionnaireKey::parse(&v.questionnaire_key).unwrap_or(QuestionnaireKey::Who5),
+        key: v.questionnaire_key,
         version: v.version,
         versions: d.versions.clone(),
         kind: d.kind,
         language: lang,
-        name: lang.pick(&v.name_da, &v.name_en).to_string(),
-        instruction: lang.pick(&v.instruction_da, &v.instruction_en).to_string(),
+        name: pick(lang, &v.name_da, &v.name_en).to_string(),
+        instruction: pick(lang, &v.instruction_da, &v.instruction_en).to_string(),
         recall_period: match (&v.recall_period_da, &v.recall_period_en) {
-            (Some(da), Some(en)) => Some(lang.pick(da, en).to_string()),
+            (Some(da), Some(en)) => Some(pick(lang, da, en).to_string()),
             _ => None,
         },
         codes: codes
@@ -136,7 +139,7 @@ fn definition(d: Definition, lang: Language) -> Questionnaire {
             .iter()
             .map(|i| QuestionnaireItem {
                 id: i.item_key.clone(),
-                text: lang.pick(&i.text_da, &i.text_en).to_string(),
+                text: pick(lang, &i.text_da, &i.text_en).to_string(),
             })
             .collect(),
         options: d
@@ -144,7 +147,7 @@ fn definition(d: Definition, lang: Language) -> Questionnaire {
             .iter()
             .map(|o| QuestionnaireOption {
                 value: o.value,
-                label: lang.pick(&o.label_da, &o.label_en).to_string(),
+                label: pick(lang, &o.label_da, &o.label_en).to_string(),
             })
             .collect(),
         score_min,
@@ -153,10 +156,10 @@ fn definition(d: Definition, lang: Language) -> Questionnaire {
             .bands
             .iter()
             .map(|b| QuestionnaireBand {
-                key: b.band_key.clone(),
+                key: b.band_key,
                 min_score: b.min_score,
                 max_score: b.max_score,
-                label: lang.pick(&b.label_da, &b.label_en).to_string(),
+                label: pick(lang, &b.label_da, &b.label_en).to_string(),
             })
             .collect(),
     }
@@ -195,13 +198,13 @@ pub enum QuestionnaireResponse {
 #[derive(Object, Debug)]
 pub struct QuestionnaireAssignment {
     /// Id.
-    pub id: Uuid,
+    pub id: AssignmentId,
     /// The candidate.
-    pub candidate_id: Uuid,
+    pub candidate_id: CandidateId,
     /// The questionnaire to answer.
     pub questionnaire: QuestionnaireKey,
     /// The series this occurrence belongs to (the first occurrence's id).
-    pub series_id: Uuid,
+    pub series_id: AssignmentId,
     /// When it falls due.
     pub due_at: DateTime<Utc>,
     /// When it closes unanswered: 4 days after `due_at`.
@@ -213,7 +216,7 @@ pub struct QuestionnaireAssignment {
     pub status: AssignmentStatus,
     /// The response that completed it.
     #[oai(nullable)]
-    pub response_id: Option<Uuid>,
+    pub response_id: Option<ResponseId>,
     /// When the candidate was told it is due.
     #[oai(nullable)]
     pub notified_at: Option<DateTime<Utc>>,
@@ -224,20 +227,19 @@ pub struct QuestionnaireAssignment {
     #[oai(nullable)]
     pub closed_at: Option<DateTime<Utc>>,
     /// The staff member who assigned it.
-    pub created_by: Uuid,
+    pub created_by: StaffId,
     /// When it was made.
     pub created_at: DateTime<Utc>,
     /// Version, for `If-Match`.
     pub version: i32,
 }
 
-fn assignment(a: questionnaire_assignment::Model, course: &str) -> QuestionnaireAssignment {
+fn assignment(a: questionnaire_assignment::Model, course: CourseStatus) -> QuestionnaireAssignment {
     QuestionnaireAssignment {
         status: AssignmentStatus::of(&a, course, Utc::now()),
         id: a.id,
         candidate_id: a.candidate_id,
-        questionnaire: QuestionnaireKey::parse(&a.questionnaire_key)
-            .unwrap_or(QuestionnaireKey::Who5),
+        questionnaire: a.questionnaire_key,
         series_id: a.series_id,
         due_at: a.due_at,
         closes_at: a.closes_at,
@@ -265,23 +267,13 @@ pub struct QuestionnaireAssignmentCreate {
     pub repeat_every_days: Option<i32>,
 }
 
-/// A page of a candidate's assignments.
-#[derive(Object, Debug)]
-pub struct QuestionnaireAssignmentList {
-    /// Assignments, newest first.
-    pub items: Vec<QuestionnaireAssignment>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
-}
-
 versioned_response!(AssignmentResponse, QuestionnaireAssignment, "assignment");
 
 /// A questionnaire the candidate is asked to answer now.
 #[derive(Object, Debug)]
 pub struct DueQuestionnaire {
     /// The assignment; send it as `assignment_id` with the answers.
-    pub assignment_id: Uuid,
+    pub assignment_id: AssignmentId,
     /// The questionnaire.
     pub questionnaire: QuestionnaireKey,
     /// The version to answer (the latest).
@@ -308,8 +300,8 @@ pub struct QuestionnaireAnswerCreate {
     /// The item's id (see the questionnaire's `items`).
     #[oai(validator(min_length = 1, max_length = 40))]
     pub item: String,
-    /// The chosen answer's `value` (see the questionnaire's `options`).
-    #[oai(validator(minimum(value = "0"), maximum(value = "10")))]
+    /// The chosen answer's `value` (see the questionnaire's `options`). A value the item does not
+    /// offer is refused naming the item.
     pub value: i32,
 }
 
@@ -327,7 +319,7 @@ pub struct QuestionnaireResponseCreate {
     pub answers: Vec<QuestionnaireAnswerCreate>,
     /// The assignment this answers (it must be due); absent: the oldest due assignment of the
     /// questionnaire, if any.
-    pub assignment_id: Option<Uuid>,
+    pub assignment_id: Option<AssignmentId>,
 }
 
 /// One answer of a response.
@@ -352,14 +344,14 @@ pub struct QuestionnaireFollowUp {
 #[derive(Object, Debug)]
 pub struct MyQuestionnaireResponse {
     /// Id.
-    pub id: Uuid,
+    pub id: ResponseId,
     /// The questionnaire.
     pub questionnaire: QuestionnaireKey,
     /// The version answered.
     pub version: i32,
     /// The assignment it completed, if any.
     #[oai(nullable)]
-    pub assignment_id: Option<Uuid>,
+    pub assignment_id: Option<AssignmentId>,
     /// The answers, in item order.
     pub answers: Vec<QuestionnaireAnswer>,
     /// The raw score (WHO-5: the sum, 0–25).
@@ -368,7 +360,7 @@ pub struct MyQuestionnaireResponse {
     pub score: i32,
     /// The score band's key (WHO-5: `very_low`, `at_risk`, `good`); `null` without bands.
     #[oai(nullable)]
-    pub band: Option<String>,
+    pub band: Option<WellbeingBand>,
     /// When it was answered.
     pub submitted_at: DateTime<Utc>,
     /// Only in the answer to a submission, when the consultant will get in touch: a short, kind message
@@ -392,8 +384,7 @@ fn mine(v: ResponseView, follow_up: bool) -> MyQuestionnaireResponse {
     let r = v.response;
     MyQuestionnaireResponse {
         id: r.id,
-        questionnaire: QuestionnaireKey::parse(&r.questionnaire_key)
-            .unwrap_or(QuestionnaireKey::Who5),
+        questionnaire: r.questionnaire_key,
         version: r.version,
         assignment_id: r.assignment_id,
         answers: list,
@@ -410,16 +401,6 @@ fn mine(v: ResponseView, follow_up: bool) -> MyQuestionnaireResponse {
     }
 }
 
-/// A page of the candidate's own responses.
-#[derive(Object, Debug)]
-pub struct MyQuestionnaireResponseList {
-    /// Responses, oldest first.
-    pub items: Vec<MyQuestionnaireResponse>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
-}
-
 #[derive(ApiResponse, Debug)]
 pub enum SubmitResponse {
     /// Stored, with the scores the server computed.
@@ -431,16 +412,16 @@ pub enum SubmitResponse {
 #[derive(Object, Debug)]
 pub struct QuestionnaireResponseRecord {
     /// Id.
-    pub id: Uuid,
+    pub id: ResponseId,
     /// The candidate.
-    pub candidate_id: Uuid,
+    pub candidate_id: CandidateId,
     /// The questionnaire.
     pub questionnaire: QuestionnaireKey,
     /// The version answered.
     pub version: i32,
     /// The assignment it completed, if any.
     #[oai(nullable)]
-    pub assignment_id: Option<Uuid>,
+    pub assignment_id: Option<AssignmentId>,
     /// The answers, in item order.
     pub answers: Vec<QuestionnaireAnswer>,
     /// The raw score (WHO-5: the sum, 0–25).
@@ -449,7 +430,7 @@ pub struct QuestionnaireResponseRecord {
     pub score: i32,
     /// The score band's key (WHO-5: `very_low`, `at_risk`, `good`); `null` without bands.
     #[oai(nullable)]
-    pub band: Option<String>,
+    pub band: Option<WellbeingBand>,
     /// Whether it raised a wellbeing alert (WHO-5 ≤ 28, or a fall of 10 or more).
     pub alert: bool,
     /// When it was answered.
@@ -462,8 +443,7 @@ fn record(v: ResponseView) -> QuestionnaireResponseRecord {
     QuestionnaireResponseRecord {
         id: r.id,
         candidate_id: r.candidate_id,
-        questionnaire: QuestionnaireKey::parse(&r.questionnaire_key)
-            .unwrap_or(QuestionnaireKey::Who5),
+        questionnaire: r.questionnaire_key,
         version: r.version,
         assignment_id: r.assignment_id,
         answers: list,
@@ -473,16 +453,6 @@ fn record(v: ResponseView) -> QuestionnaireResponseRecord {
         alert: r.alert,
         submitted_at: r.submitted_at,
     }
-}
-
-/// A page of a candidate's responses.
-#[derive(Object, Debug)]
-pub struct QuestionnaireResponseList {
-    /// Responses, oldest first.
-    pub items: Vec<QuestionnaireResponseRecord>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
 }
 
 pub struct QuestionnairesApi;
@@ -505,8 +475,8 @@ impl QuestionnairesApi {
         #[oai(name = "Accept-Language", validator(max_length = 200))]
         accept_language: Header<Option<String>>,
     ) -> ApiResult<QuestionnaireListResponse> {
-        let lang = Language::negotiate(accept_language.0.as_deref());
-        let defs = questionnaires::definitions(state.db.read()).await?;
+        let lang = negotiate(accept_language.0.as_deref());
+        let defs = questionnaires::definitions(&state.db).await?;
         Ok(QuestionnaireListResponse::Ok(
             Json(QuestionnaireList {
                 items: defs.into_iter().map(|d| definition(d, lang)).collect(),
@@ -538,8 +508,9 @@ impl QuestionnairesApi {
         #[oai(name = "Accept-Language", validator(max_length = 200))]
         accept_language: Header<Option<String>>,
     ) -> ApiResult<QuestionnaireResponse> {
-        let lang = Language::negotiate(accept_language.0.as_deref());
-        let d = questionnaires::definition(state.db.read(), &key.0, version.0).await?;
+        let lang = negotiate(accept_language.0.as_deref());
+        let key = QuestionnaireKey::parse(&key.0).ok_or(DomainError::NotFound)?;
+        let d = questionnaires::definition(&state.db, key, version.0).await?;
         Ok(QuestionnaireResponse::Ok(
             Json(definition(d, lang)),
             lang.as_str().into(),
@@ -560,22 +531,18 @@ impl QuestionnairesApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
+        id: Path<CandidateId>,
         /// Page size, 1–200 (default 50).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
         /// The `next_cursor` of the previous page.
-        #[oai(validator(max_length = 100))]
-        cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<QuestionnaireAssignmentList>> {
-        let scope = auth.0.staff()?;
-        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
+        cursor: Query<Option<Cursor>>,
+    ) -> ApiResult<Json<Page<QuestionnaireAssignment>>> {
+        let page = page(limit.0, cursor.0);
         let (rows, c, next_cursor) =
-            assignments::list(&state.db, &scope, auth.0.actor(), id.0, page).await?;
-        Ok(Json(QuestionnaireAssignmentList {
-            items: rows.into_iter().map(|a| assignment(a, &c.status)).collect(),
-            next_cursor,
-        }))
+            assignments::list(&state.db, &auth.0.staff_reach()?, id.0, page).await?;
+        Ok(Json(Page::of(rows, next_cursor, |a| {
+            assignment(a, c.status)
+        })))
     }
 
     /// Assign a questionnaire
@@ -592,21 +559,20 @@ impl QuestionnairesApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
+        id: Path<CandidateId>,
         body: Body<QuestionnaireAssignmentCreate>,
     ) -> ApiResult<AssignmentResponse> {
-        let scope = auth.0.staff()?;
         let new = NewAssignment {
             questionnaire: body.0.questionnaire,
             due_at: body.0.due_at,
             repeat_every_days: body.0.repeat_every_days,
         };
-        let (a, c) = assignments::create(&state.db, &scope, auth.0.actor(), id.0, new).await?;
+        let (a, c) = assignments::create(&state.db, &auth.0.staff_reach()?, id.0, new).await?;
         let path = format!(
             "/api/v1/candidates/{}/questionnaire-assignments/{}",
             c.id, a.id
         );
-        let a = assignment(a, &c.status);
+        let a = assignment(a, c.status);
         let tag = etag(a.version);
         Ok(AssignmentResponse::Created(Json(a), tag, path))
     }
@@ -623,13 +589,12 @@ impl QuestionnairesApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
-        assignment_id: Path<Uuid>,
+        id: Path<CandidateId>,
+        assignment_id: Path<AssignmentId>,
     ) -> ApiResult<AssignmentResponse> {
-        let scope = auth.0.staff()?;
         let (a, c) =
-            assignments::get(&state.db, &scope, auth.0.actor(), id.0, assignment_id.0).await?;
-        let a = assignment(a, &c.status);
+            assignments::get(&state.db, &auth.0.staff_reach()?, id.0, assignment_id.0).await?;
+        let a = assignment(a, c.status);
         let tag = etag(a.version);
         Ok(AssignmentResponse::Ok(Json(a), tag))
     }
@@ -646,24 +611,17 @@ impl QuestionnairesApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
-        assignment_id: Path<Uuid>,
+        id: Path<CandidateId>,
+        assignment_id: Path<AssignmentId>,
         /// The ETag you read; a stale one is refused with 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: Header<Option<IfMatch>>,
     ) -> ApiResult<AssignmentResponse> {
-        let scope = auth.0.staff()?;
-        let expected = if_match(if_match_header.0.as_deref())?;
-        let (a, c) = assignments::cancel(
-            &state.db,
-            &scope,
-            auth.0.actor(),
-            id.0,
-            assignment_id.0,
-            expected,
-        )
-        .await?;
-        let a = assignment(a, &c.status);
+        let reach = auth.0.staff_reach()?;
+        let expected = expected(if_match_header.0);
+        let (a, c) =
+            assignments::cancel(&state.db, &reach, id.0, assignment_id.0, expected).await?;
+        let a = assignment(a, c.status);
         let tag = etag(a.version);
         Ok(AssignmentResponse::Ok(Json(a), tag))
     }
@@ -685,13 +643,12 @@ impl QuestionnairesApi {
         #[oai(name = "Accept-Language", validator(max_length = 200))]
         accept_language: Header<Option<String>>,
     ) -> ApiResult<Json<DueQuestionnaireList>> {
-        let (id, _) = auth.0.candidate_self()?;
-        let lang = Language::negotiate(accept_language.0.as_deref());
-        let due = assignments::my_due(&state.db, id).await?;
+        let lang = negotiate(accept_language.0.as_deref());
+        let due = assignments::my_due(&state.db, &auth.0.candidate_reach()?).await?;
         let defs = if due.is_empty() {
             Vec::new()
         } else {
-            questionnaires::definitions(state.db.read()).await?
+            questionnaires::definitions(&state.db).await?
         };
         let items = due
             .into_iter()
@@ -699,11 +656,9 @@ impl QuestionnairesApi {
                 let d = defs.iter().find(|d| d.key() == a.questionnaire_key)?;
                 Some(DueQuestionnaire {
                     assignment_id: a.id,
-                    questionnaire: QuestionnaireKey::parse(&a.questionnaire_key)?,
+                    questionnaire: a.questionnaire_key,
                     version: d.version.version,
-                    name: lang
-                        .pick(&d.version.name_da, &d.version.name_en)
-                        .to_string(),
+                    name: pick(lang, &d.version.name_da, &d.version.name_en).to_string(),
                     due_at: a.due_at,
                     closes_at: a.closes_at,
                 })
@@ -730,7 +685,7 @@ impl QuestionnairesApi {
         auth: BearerAuth,
         body: Body<QuestionnaireResponseCreate>,
     ) -> ApiResult<SubmitResponse> {
-        auth.0.candidate_self()?;
+        let reach = auth.0.candidate_reach()?;
         let b = body.0;
         let new = NewResponse {
             questionnaire: b.questionnaire,
@@ -738,7 +693,7 @@ impl QuestionnairesApi {
             answers: b.answers.into_iter().map(|a| (a.item, a.value)).collect(),
             assignment_id: b.assignment_id,
         };
-        let s = questionnaires::submit(&state.db, auth.0.actor(), new).await?;
+        let s = questionnaires::submit(&state.db, &reach, new).await?;
         Ok(SubmitResponse::Created(Json(mine(s.view, s.follow_up))))
     }
 
@@ -757,20 +712,16 @@ impl QuestionnairesApi {
         /// Only responses to this questionnaire.
         questionnaire: Query<Option<QuestionnaireKey>>,
         /// Page size, 1–200 (default 50).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
         /// The `next_cursor` of the previous page.
-        #[oai(validator(max_length = 100))]
-        cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<MyQuestionnaireResponseList>> {
-        let (id, _) = auth.0.candidate_self()?;
-        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
+        cursor: Query<Option<Cursor>>,
+    ) -> ApiResult<Json<Page<MyQuestionnaireResponse>>> {
+        let me = auth.0.candidate_self()?;
+        let page = page(limit.0, cursor.0);
+        let reach = auth.0.candidate_reach()?;
         let (rows, next_cursor) =
-            questionnaires::my_history(&state.db, id, questionnaire.0, page).await?;
-        Ok(Json(MyQuestionnaireResponseList {
-            items: rows.into_iter().map(|v| mine(v, false)).collect(),
-            next_cursor,
-        }))
+            questionnaires::history(&state.db, &reach, me.id, questionnaire.0, page).await?;
+        Ok(Json(Page::of(rows, next_cursor, |v| mine(v, false))))
     }
 
     /// List a candidate's questionnaire responses
@@ -786,30 +737,18 @@ impl QuestionnairesApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
+        id: Path<CandidateId>,
         /// Only responses to this questionnaire.
         questionnaire: Query<Option<QuestionnaireKey>>,
         /// Page size, 1–200 (default 50).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
         /// The `next_cursor` of the previous page.
-        #[oai(validator(max_length = 100))]
-        cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<QuestionnaireResponseList>> {
-        let scope = auth.0.staff()?;
-        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let (rows, next_cursor) = questionnaires::history_for_staff(
-            &state.db,
-            &scope,
-            auth.0.actor(),
-            id.0,
-            questionnaire.0,
-            page,
-        )
-        .await?;
-        Ok(Json(QuestionnaireResponseList {
-            items: rows.into_iter().map(record).collect(),
-            next_cursor,
-        }))
+        cursor: Query<Option<Cursor>>,
+    ) -> ApiResult<Json<Page<QuestionnaireResponseRecord>>> {
+        let page = page(limit.0, cursor.0);
+        let reach = auth.0.staff_reach()?;
+        let (rows, next_cursor) =
+            questionnaires::history(&state.db, &reach, id.0, questionnaire.0, page).await?;
+        Ok(Json(Page::of(rows, next_cursor, record)))
     }
 }

@@ -1,28 +1,26 @@
-//! Pause and stop requests, the staff inbox, resuming, disclosure and the candidate's notifications.
+//! Pause and stop: the candidate's requests, staff acknowledging and carrying them out, resuming.
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{disclosure, notification, request};
+use entity::{
+    ids::{CandidateId, RequestId},
+    request,
+};
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
-    param::{Header, Path, Query},
+    param::{Path, Query},
     payload::Json,
-    types::Any,
 };
-use uuid::Uuid;
 
 use super::{
     Tag,
-    common::{etag, if_match},
+    common::{Cursor, Limit, Page, page},
 };
 use crate::{
     auth::BearerAuth,
     body::Body,
     domain::{
         enrollment::Status,
-        inbox::{self, Kind},
-        notifications,
-        pagination::PageRequest,
-        requests::{self, DisclosureLevel, NewRequest, RequestKind, RequestStatus},
+        requests::{self, NewRequest, RequestKind, RequestStatus},
     },
     error::ApiResult,
     state::AppState,
@@ -32,9 +30,9 @@ use crate::{
 #[derive(Object, Debug)]
 pub struct Request {
     /// Id.
-    pub id: Uuid,
+    pub id: RequestId,
     /// The candidate who asked.
-    pub candidate_id: Uuid,
+    pub candidate_id: CandidateId,
     /// `pause` or `stop`.
     pub kind: RequestKind,
     /// `open` → `acknowledged` → `carried_out`, or `withdrawn`. Staff never reject a request.
@@ -65,8 +63,8 @@ impl From<request::Model> for Request {
         Self {
             id: r.id,
             candidate_id: r.candidate_id,
-            kind: RequestKind::parse(&r.kind),
-            status: RequestStatus::parse(&r.status),
+            kind: r.kind,
+            status: r.status,
             reason: r.reason,
             resume_on: r.resume_on,
             note: r.note,
@@ -89,16 +87,6 @@ pub struct RequestCreate {
     pub reason: Option<String>,
     /// For a pause: the day the candidate would like to start again (after today).
     pub resume_on: Option<NaiveDate>,
-}
-
-/// A page of requests.
-#[derive(Object, Debug)]
-pub struct RequestList {
-    /// Requests, newest first.
-    pub items: Vec<Request>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
 }
 
 /// Staff acknowledge a request.
@@ -137,166 +125,11 @@ pub struct Resumed {
     pub course_status: Status,
 }
 
-/// Something to look at in the staff inbox.
-#[derive(Object, Debug)]
-pub struct InboxItem {
-    /// Id.
-    pub id: Uuid,
-    /// What it is about.
-    pub kind: Kind,
-    /// The candidate.
-    pub candidate_id: Uuid,
-    /// The candidate's name.
-    pub candidate_name: String,
-    /// The request, enrollment, response or assignment it is about.
-    #[oai(nullable)]
-    pub ref_id: Option<Uuid>,
-    /// Since when it has waited.
-    pub created_at: DateTime<Utc>,
-    /// How long it has waited, in seconds.
-    pub waiting_seconds: i64,
-    /// For `request` and `request_overdue`: the request's kind.
-    #[oai(nullable)]
-    pub request_kind: Option<RequestKind>,
-    /// For `request` and `request_overdue`: where the request stands now (`open` or `acknowledged`).
-    #[oai(nullable)]
-    pub request_status: Option<RequestStatus>,
-}
-
-/// A page of the inbox.
-#[derive(Object, Debug)]
-pub struct InboxList {
-    /// Open items, oldest first.
-    pub items: Vec<InboxItem>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
-}
-
-/// One disclosure choice.
-#[derive(Object, Debug)]
-pub struct DisclosureEntry {
-    /// The level chosen.
-    pub level: DisclosureLevel,
-    /// The candidate's note, e.g. what not to mention.
-    #[oai(nullable)]
-    pub note: Option<String>,
-    /// When it was chosen.
-    pub at: DateTime<Utc>,
-}
-
-/// How much the consultant may tell an employer or school: the candidate's choice.
-#[derive(Object, Debug)]
-pub struct Disclosure {
-    /// The level in force; `none` until the candidate chooses.
-    pub level: DisclosureLevel,
-    /// The note with the level in force.
-    #[oai(nullable)]
-    pub note: Option<String>,
-    /// When the level in force was chosen.
-    #[oai(nullable)]
-    pub updated_at: Option<DateTime<Utc>>,
-    /// Version (the number of choices made), for `If-Match`.
-    pub version: i32,
-    /// Every choice, oldest first.
-    pub history: Vec<DisclosureEntry>,
-}
-
-fn disclosure_of(history: Vec<disclosure::Model>) -> Disclosure {
-    let last = history.last().cloned();
-    Disclosure {
-        level: last
-            .as_ref()
-            .map(|d| DisclosureLevel::parse(&d.level))
-            .unwrap_or(DisclosureLevel::None),
-        note: last.as_ref().and_then(|d| d.note.clone()),
-        updated_at: last.map(|d| d.at),
-        version: history.len() as i32,
-        history: history
-            .into_iter()
-            .map(|d| DisclosureEntry {
-                level: DisclosureLevel::parse(&d.level),
-                note: d.note,
-                at: d.at,
-            })
-            .collect(),
-    }
-}
-
-/// The candidate's disclosure choice.
-#[derive(Object, Debug)]
-#[oai(deny_unknown_fields)]
-pub struct DisclosurePut {
-    /// `none`, `participation`, `support_needs` or `health_details`.
-    pub level: DisclosureLevel,
-    /// A note, e.g. what not to mention (up to 1000 characters).
-    #[oai(validator(min_length = 1, max_length = 1000))]
-    pub note: Option<String>,
-}
-
-/// An in-app notification. The portal words it from `kind` and `data`.
-#[derive(Object, Debug)]
-pub struct Notification {
-    /// Id.
-    pub id: Uuid,
-    /// What happened, e.g. `request_acknowledged`, `request_carried_out`, `appointment_reminder`.
-    pub kind: String,
-    /// Ids and dates of what it is about.
-    pub data: Any<serde_json::Value>,
-    /// When it was made.
-    pub created_at: DateTime<Utc>,
-    /// When the candidate read it.
-    #[oai(nullable)]
-    pub read_at: Option<DateTime<Utc>>,
-}
-
-impl From<notification::Model> for Notification {
-    fn from(n: notification::Model) -> Self {
-        Self {
-            id: n.id,
-            kind: n.kind,
-            data: Any(serde_json::from_str(&n.data).unwrap_or_default()),
-            created_at: n.created_at,
-            read_at: n.read_at,
-        }
-    }
-}
-
-/// A page of notifications.
-#[derive(Object, Debug)]
-pub struct NotificationList {
-    /// Notifications, newest first.
-    pub items: Vec<Notification>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
-}
-
-/// How many notifications were marked read.
-#[derive(Object, Debug)]
-pub struct ReadAll {
-    /// The number that changed.
-    pub updated: u64,
-}
-
 #[derive(ApiResponse, Debug)]
 pub enum RequestCreated {
     /// Sent. Your consultant sees it in their inbox.
     #[oai(status = 201)]
     Created(Json<Request>, #[oai(header = "Location")] String),
-}
-
-#[derive(ApiResponse, Debug)]
-pub enum DisclosureResponse {
-    /// The disclosure choice; `ETag` carries its version for `If-Match`.
-    #[oai(status = 200)]
-    Ok(Json<Disclosure>, #[oai(header = "ETag")] String),
-}
-
-fn disclosure_response(history: Vec<disclosure::Model>) -> DisclosureResponse {
-    let d = disclosure_of(history);
-    let tag = etag(d.version);
-    DisclosureResponse::Ok(Json(d), tag)
 }
 
 pub struct RequestsApi;
@@ -320,11 +153,11 @@ impl RequestsApi {
         auth: BearerAuth,
         body: Body<RequestCreate>,
     ) -> ApiResult<RequestCreated> {
-        auth.0.candidate_self()?;
+        let reach = auth.0.candidate_reach()?;
         let b = body.0;
         let r = requests::create(
             &state.db,
-            auth.0.actor(),
+            &reach,
             NewRequest {
                 kind: b.kind,
                 reason: b.reason,
@@ -345,19 +178,15 @@ impl RequestsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         /// Page size, 1–200 (default 50).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
         /// The `next_cursor` of the previous page.
-        #[oai(validator(max_length = 100))]
-        cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<RequestList>> {
-        let (id, _) = auth.0.candidate_self()?;
-        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let (items, next_cursor) = requests::list_own(&state.db, id, page).await?;
-        Ok(Json(RequestList {
-            items: items.into_iter().map(Into::into).collect(),
-            next_cursor,
-        }))
+        cursor: Query<Option<Cursor>>,
+    ) -> ApiResult<Json<Page<Request>>> {
+        let me = auth.0.candidate_self()?;
+        let page = page(limit.0, cursor.0);
+        let (items, next_cursor) =
+            requests::list(&state.db, &auth.0.candidate_reach()?, me.id, page).await?;
+        Ok(Json(Page::of(items, next_cursor, Into::into)))
     }
 
     /// Take back a request
@@ -372,11 +201,11 @@ impl RequestsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        request_id: Path<Uuid>,
+        request_id: Path<RequestId>,
     ) -> ApiResult<Json<Request>> {
-        auth.0.candidate_self()?;
+        let reach = auth.0.candidate_reach()?;
         Ok(Json(
-            requests::withdraw(&state.db, auth.0.actor(), request_id.0)
+            requests::withdraw(&state.db, &reach, request_id.0)
                 .await?
                 .into(),
         ))
@@ -387,54 +216,10 @@ impl RequestsApi {
     /// The candidate starts again after a pause: the course becomes `active` (409 if it is not paused).
     #[oai(path = "/me/resume", method = "post", operation_id = "resumeMyCourse")]
     async fn resume(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<Resumed>> {
-        auth.0.candidate_self()?;
-        let e = requests::resume(&state.db, auth.0.actor()).await?;
+        let e = requests::resume(&state.db, &auth.0.candidate_reach()?).await?;
         Ok(Json(Resumed {
-            course_status: Status::parse(&e.status).unwrap_or(Status::Active),
+            course_status: e.status,
         }))
-    }
-
-    /// The inbox
-    ///
-    /// Open pause and stop requests, planned resume dates that have passed and (with questionnaires)
-    /// wellbeing alerts and missed questionnaires, oldest first, with how long each has waited. A
-    /// consultant sees their own caseload; a coordinator the whole municipality, including requests
-    /// nobody acknowledged within 2 working days. Each candidate shown is written to the audit log.
-    #[oai(path = "/inbox", method = "get", operation_id = "getInbox")]
-    async fn inbox(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerAuth,
-        /// Page size, 1–200 (default 50).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        limit: Query<Option<u32>>,
-        /// The `next_cursor` of the previous page.
-        #[oai(validator(max_length = 100))]
-        cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<InboxList>> {
-        let scope = auth.0.staff()?;
-        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let (items, next_cursor) = inbox::list(&state.db, &scope, auth.0.actor(), page).await?;
-        let now = Utc::now();
-        let items = items
-            .into_iter()
-            .map(|i| InboxItem {
-                id: i.item.id,
-                kind: Kind::parse(&i.item.kind),
-                candidate_id: i.candidate.id,
-                candidate_name: format!(
-                    "{} {}",
-                    i.candidate.preferred_name.unwrap_or(i.candidate.given_name),
-                    i.candidate.family_name
-                ),
-                ref_id: i.item.ref_id,
-                created_at: i.item.created_at,
-                waiting_seconds: (now - i.item.created_at).num_seconds().max(0),
-                request_kind: i.request.as_ref().map(|r| RequestKind::parse(&r.kind)),
-                request_status: i.request.as_ref().map(|r| RequestStatus::parse(&r.status)),
-            })
-            .collect();
-        Ok(Json(InboxList { items, next_cursor }))
     }
 
     /// Acknowledge a request
@@ -450,12 +235,12 @@ impl RequestsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        request_id: Path<Uuid>,
+        request_id: Path<RequestId>,
         body: Body<AcknowledgeRequest>,
     ) -> ApiResult<Json<Request>> {
-        let scope = auth.0.staff()?;
+        let reach = auth.0.staff_reach()?;
         Ok(Json(
-            requests::acknowledge(&state.db, &scope, auth.0.actor(), request_id.0, body.0.note)
+            requests::acknowledge(&state.db, &reach, request_id.0, body.0.note)
                 .await?
                 .into(),
         ))
@@ -475,21 +260,15 @@ impl RequestsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        request_id: Path<Uuid>,
+        request_id: Path<RequestId>,
         body: Body<CarryOutRequest>,
     ) -> ApiResult<Json<CarriedOut>> {
-        let scope = auth.0.staff()?;
-        let (r, e) = requests::carry_out(
-            &state.db,
-            &scope,
-            auth.0.actor(),
-            request_id.0,
-            body.0.effective_on,
-        )
-        .await?;
+        let reach = auth.0.staff_reach()?;
+        let (r, e) =
+            requests::carry_out(&state.db, &reach, request_id.0, body.0.effective_on).await?;
         Ok(Json(CarriedOut {
             request: r.into(),
-            course_status: Status::parse(&e.status).unwrap_or(Status::Paused),
+            course_status: e.status,
             resume_on: e.resume_on,
         }))
     }
@@ -506,160 +285,15 @@ impl RequestsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        id: Path<Uuid>,
+        id: Path<CandidateId>,
         /// Page size, 1–200 (default 50).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit>>,
         /// The `next_cursor` of the previous page.
-        #[oai(validator(max_length = 100))]
-        cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<RequestList>> {
-        let scope = auth.0.staff()?;
-        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
+        cursor: Query<Option<Cursor>>,
+    ) -> ApiResult<Json<Page<Request>>> {
+        let page = page(limit.0, cursor.0);
         let (items, next_cursor) =
-            requests::list_for_staff(&state.db, &scope, auth.0.actor(), id.0, page).await?;
-        Ok(Json(RequestList {
-            items: items.into_iter().map(Into::into).collect(),
-            next_cursor,
-        }))
-    }
-
-    /// My disclosure choice
-    ///
-    /// How much the consultant may tell an employer or school, with every earlier choice. `none` until
-    /// the candidate chooses.
-    #[oai(
-        path = "/me/disclosure",
-        method = "get",
-        operation_id = "getMyDisclosure"
-    )]
-    async fn my_disclosure(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerAuth,
-    ) -> ApiResult<DisclosureResponse> {
-        let (id, _) = auth.0.candidate_self()?;
-        Ok(disclosure_response(
-            requests::disclosure_history(state.db.read(), id).await?,
-        ))
-    }
-
-    /// Choose what may be disclosed
-    ///
-    /// The candidate sets the level (`none`, `participation`, `support_needs`, `health_details`) and
-    /// can change it at any time. `If-Match` with the ETag guards against a stale screen (412).
-    #[oai(
-        path = "/me/disclosure",
-        method = "put",
-        operation_id = "setMyDisclosure"
-    )]
-    async fn set_disclosure(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerAuth,
-        /// The ETag you read; a stale one is refused with 412.
-        #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
-        body: Body<DisclosurePut>,
-    ) -> ApiResult<DisclosureResponse> {
-        auth.0.candidate_self()?;
-        let expected = if_match(if_match_header.0.as_deref())?;
-        let history = requests::set_disclosure(
-            &state.db,
-            auth.0.actor(),
-            expected,
-            body.0.level,
-            body.0.note,
-        )
-        .await?;
-        Ok(disclosure_response(history))
-    }
-
-    /// A candidate's disclosure choice
-    ///
-    /// Staff of the candidate read what they may tell an employer or school. Audited.
-    #[oai(
-        path = "/candidates/:id/disclosure",
-        method = "get",
-        operation_id = "getCandidateDisclosure"
-    )]
-    async fn candidate_disclosure(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerAuth,
-        id: Path<Uuid>,
-    ) -> ApiResult<DisclosureResponse> {
-        let scope = auth.0.staff()?;
-        Ok(disclosure_response(
-            requests::disclosure_for_staff(&state.db, &scope, auth.0.actor(), id.0).await?,
-        ))
-    }
-
-    /// My notifications
-    ///
-    /// Newest first: appointment reminders and changes, questionnaires due, answers to requests.
-    #[oai(
-        path = "/me/notifications",
-        method = "get",
-        operation_id = "listMyNotifications"
-    )]
-    async fn notifications(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerAuth,
-        /// Only unread ones.
-        unread: Query<Option<bool>>,
-        /// Page size, 1–200 (default 50).
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        limit: Query<Option<u32>>,
-        /// The `next_cursor` of the previous page.
-        #[oai(validator(max_length = 100))]
-        cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<NotificationList>> {
-        let (id, _) = auth.0.candidate_self()?;
-        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let (items, next_cursor) =
-            notifications::list(&state.db, id, unread.0.unwrap_or(false), page).await?;
-        Ok(Json(NotificationList {
-            items: items.into_iter().map(Into::into).collect(),
-            next_cursor,
-        }))
-    }
-
-    /// Mark a notification read
-    ///
-    /// Marking one that is already read changes nothing.
-    #[oai(
-        path = "/me/notifications/:notification_id/read",
-        method = "post",
-        operation_id = "readMyNotification"
-    )]
-    async fn read_one(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerAuth,
-        notification_id: Path<Uuid>,
-    ) -> ApiResult<Json<Notification>> {
-        let (id, _) = auth.0.candidate_self()?;
-        Ok(Json(
-            notifications::mark_read(&state.db, id, notification_id.0)
-                .await?
-                .into(),
-        ))
-    }
-
-    /// Mark every notification read
-    ///
-    /// Answers with how many changed.
-    #[oai(
-        path = "/me/notifications/read-all",
-        method = "post",
-        operation_id = "readAllMyNotifications"
-    )]
-    async fn read_all(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<ReadAll>> {
-        let (id, _) = auth.0.candidate_self()?;
-        Ok(Json(ReadAll {
-            updated: notifications::mark_all_read(&state.db, id).await?,
-        }))
+            requests::list(&state.db, &auth.0.staff_reach()?, id.0, page).await?;
+        Ok(Json(Page::of(items, next_cursor, Into::into)))
     }
 }

@@ -18,24 +18,32 @@
 //! The background tick claims each step with a conditional update, so with several instances only one
 //! sends a notice, closes an occurrence or rolls a series.
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use entity::{candidate, inbox_item, questionnaire_assignment as qa};
+use entity::{
+    candidate,
+    ids::{AssignmentId, CandidateId, ResponseId, StaffId},
+    inbox_item, questionnaire_assignment as qa,
+    scoped::CandidateOwned,
+    types::{
+        AssignmentState, AuditAction, AuditResource, CourseStatus as Status, EventType,
+        NotificationKind,
+    },
+};
 use poem_openapi::Enum;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 use serde_json::json;
-use uuid::Uuid;
 
 use super::QuestionnaireKey;
 use crate::{
-    auth::{Actor, CandidateScope},
     db::Db,
     domain::{
-        DomainError, DomainResult, audit, candidates,
-        enrollment::Status,
+        DomainError, DomainResult,
+        access::{Reach, Reached},
         events,
         inbox::{self, Audience, Kind},
+        journal::{self, Subject},
         notifications,
         pagination::PageRequest,
     },
@@ -52,8 +60,6 @@ pub const MAX_REPEAT_DAYS: i32 = 365;
 pub const MAX_DAYS_AHEAD: i64 = 366;
 /// Units of work per step and tick.
 const BATCH: u64 = 500;
-
-const OPEN: &str = "open";
 
 /// Where an assignment stands.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,13 +96,13 @@ impl AssignmentStatus {
     }
 
     /// The status of an occurrence at `now`, for a candidate whose course status is `course`.
-    pub fn of(a: &qa::Model, course: &str, now: DateTime<Utc>) -> Self {
-        match a.status.as_str() {
-            "completed" => Self::Completed,
-            "expired" => Self::Expired,
-            "skipped" => Self::Skipped,
-            "cancelled" => Self::Cancelled,
-            _ if now < a.due_at => Self::Scheduled,
+    pub fn of(a: &qa::Model, course: Status, now: DateTime<Utc>) -> Self {
+        match a.status {
+            AssignmentState::Completed => Self::Completed,
+            AssignmentState::Expired => Self::Expired,
+            AssignmentState::Skipped => Self::Skipped,
+            AssignmentState::Cancelled => Self::Cancelled,
+            AssignmentState::Open if now < a.due_at => Self::Scheduled,
             _ if !runs(course) => {
                 if now < a.closes_at {
                     Self::OnHold
@@ -111,25 +117,21 @@ impl AssignmentStatus {
 }
 
 /// Whether questionnaires can fall due in a course with this status.
-pub fn runs(course: &str) -> bool {
-    matches!(
-        Status::parse(course),
-        Some(Status::Referred | Status::Active | Status::Aftercare)
-    )
+pub fn runs(course: Status) -> bool {
+    RUNNING.contains(&course)
 }
 
-const RUNNING: [&str; 3] = ["referred", "active", "aftercare"];
+const RUNNING: [Status; 3] = [Status::Referred, Status::Active, Status::Aftercare];
 
 /// The candidate's due occurrences, oldest due first (one indexed query). The caller checks that the
 /// course runs.
 pub async fn due_for<C: ConnectionTrait>(
     db: &C,
-    candidate_id: Uuid,
+    candidate_id: CandidateId,
     now: DateTime<Utc>,
 ) -> DomainResult<Vec<qa::Model>> {
-    Ok(qa::Entity::find()
-        .filter(qa::Column::CandidateId.eq(candidate_id))
-        .filter(qa::Column::Status.eq(OPEN))
+    Ok(qa::Entity::secure_find(candidate_id)
+        .filter(qa::Column::Status.eq(AssignmentState::Open))
         .filter(qa::Column::DueAt.lte(now))
         .filter(qa::Column::ClosesAt.gt(now))
         .order_by_asc(qa::Column::DueAt)
@@ -138,15 +140,15 @@ pub async fn due_for<C: ConnectionTrait>(
 }
 
 /// The candidate's own due questionnaires: none while the course is paused or has ended.
-pub async fn my_due(db: &Db, candidate_id: Uuid) -> DomainResult<Vec<qa::Model>> {
-    let c = candidate::Entity::find_by_id(candidate_id)
-        .one(db.read())
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    if !runs(&c.status) {
+pub async fn my_due(db: &Db, reach: &Reach) -> DomainResult<Vec<qa::Model>> {
+    let Reach::Own(me) = reach else {
+        return Err(DomainError::Forbidden);
+    };
+    let c = reach.candidate(db.read(), me.id).await?;
+    if !runs(c.candidate().status) {
         return Ok(Vec::new());
     }
-    due_for(db.read(), c.id, Utc::now()).await
+    due_for(db.read(), c.id(), Utc::now()).await
 }
 
 /// A new assignment.
@@ -163,32 +165,23 @@ fn payload(a: &qa::Model) -> serde_json::Value {
     })
 }
 
+/// Records a change of `a` by staff who reached its candidate: the event (ids) and the audit.
 async fn record<C: ConnectionTrait>(
     txn: &C,
-    actor: Actor,
+    c: &Reached,
     a: &qa::Model,
-    event: &str,
-    action: audit::Action,
+    event: EventType,
+    action: AuditAction,
 ) -> DomainResult<()> {
-    events::append(txn, a.municipality_id, event, payload(a)).await?;
-    audit::record(
-        txn,
-        actor,
-        Some(a.municipality_id),
-        Some(a.candidate_id),
-        action,
-        "questionnaire_assignment",
-        Some(a.id),
-    )
-    .await
+    let subject = Subject::of(c, AuditResource::QuestionnaireAssignment, a.id);
+    journal::record(txn, c.actor(), &subject, Some((event, payload(a))), action).await
 }
 
 /// Staff assign a questionnaire. One open assignment per questionnaire and candidate (409 names it).
 pub async fn create(
     db: &Db,
-    scope: &CandidateScope,
-    actor: Actor,
-    candidate_id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
     new: NewAssignment,
 ) -> DomainResult<(qa::Model, candidate::Model)> {
     let now = Utc::now();
@@ -214,17 +207,20 @@ pub async fn create(
         ));
     }
     let txn = db.begin().await?;
-    let c = candidates::find_in_scope(&txn, scope, candidate_id).await?;
-    if !Status::parse(&c.status).is_some_and(Status::is_open) {
+    let c = reach.candidate(&txn, candidate_id).await?;
+    if !c.through_scope() {
+        return Err(DomainError::Forbidden);
+    }
+    if !c.candidate().status.is_open() {
         return Err(DomainError::Conflict(
             "The candidate's course has ended; open a new course first.".into(),
         ));
     }
-    let key = new.questionnaire.as_str();
-    let existing = qa::Entity::find()
-        .filter(qa::Column::CandidateId.eq(c.id))
+    let key = new.questionnaire;
+    let existing = c
+        .rows::<qa::Entity>()
         .filter(qa::Column::QuestionnaireKey.eq(key))
-        .filter(qa::Column::Status.eq(OPEN))
+        .filter(qa::Column::Status.eq(AssignmentState::Open))
         .one(&txn)
         .await?;
     if let Some(open) = existing {
@@ -232,25 +228,25 @@ pub async fn create(
             detail: format!(
                 "The candidate already has an open `{key}` assignment. Cancel it first to set a new one."
             ),
-            existing_id: open.id,
+            existing_id: open.id.0,
         });
     }
-    let id = Uuid::now_v7();
+    let id = AssignmentId::generate();
     let a = qa::ActiveModel {
         id: Set(id),
-        municipality_id: Set(c.municipality_id),
-        candidate_id: Set(c.id),
-        questionnaire_key: Set(key.to_string()),
+        municipality_id: Set(c.municipality_id()),
+        candidate_id: Set(c.id()),
+        questionnaire_key: Set(key),
         series_id: Set(id),
         due_at: Set(due_at),
         closes_at: Set(due_at + Duration::days(OPEN_DAYS)),
         repeat_every_days: Set(new.repeat_every_days),
-        status: Set(OPEN.into()),
+        status: Set(AssignmentState::Open),
         response_id: Set(None),
         notified_at: Set(None),
         reminded_at: Set(None),
         closed_at: Set(None),
-        created_by: Set(actor.id),
+        created_by: Set(StaffId(c.actor().id)),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -259,125 +255,92 @@ pub async fn create(
     .await?;
     record(
         &txn,
-        actor,
+        &c,
         &a,
-        "questionnaire_assignment.created",
-        audit::Action::Create,
+        EventType::QuestionnaireAssignmentCreated,
+        AuditAction::Create,
     )
     .await?;
     txn.commit().await?;
-    Ok((a, c))
+    Ok((a, c.into_candidate()))
 }
 
 /// A candidate's assignments for their staff, newest first (audited).
 pub async fn list(
     db: &Db,
-    scope: &CandidateScope,
-    actor: Actor,
-    candidate_id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
     page: PageRequest,
 ) -> DomainResult<(Vec<qa::Model>, candidate::Model, Option<String>)> {
-    let c = candidates::find_in_scope(db.read(), scope, candidate_id).await?;
-    let mut q = qa::Entity::find()
-        .filter(qa::Column::CandidateId.eq(c.id))
+    let c = reach.candidate(db.read(), candidate_id).await?;
+    let mut q = c
+        .rows::<qa::Entity>()
         .order_by_desc(qa::Column::Id)
         .limit(page.fetch());
     if let Some(before) = page.after {
         q = q.filter(qa::Column::Id.lt(before));
     }
-    let (rows, next) = page.finish(q.all(db.read()).await?, |a| a.id);
-    audit::record(
-        db.write(),
-        actor,
-        Some(c.municipality_id),
-        Some(c.id),
-        audit::Action::Read,
-        "questionnaire_assignment",
+    let (rows, next) = page.finish(q.all(db.read()).await?, |a| a.id.0);
+    let subject = Subject::candidate(
+        c.municipality_id(),
+        c.id(),
+        AuditResource::QuestionnaireAssignment,
         None,
-    )
-    .await?;
-    Ok((rows, c, next))
-}
-
-async fn find<C: ConnectionTrait>(db: &C, candidate_id: Uuid, id: Uuid) -> DomainResult<qa::Model> {
-    qa::Entity::find_by_id(id)
-        .filter(qa::Column::CandidateId.eq(candidate_id))
-        .one(db)
-        .await?
-        .ok_or(DomainError::NotFound)
+    );
+    journal::read(db.write(), c.actor(), &subject).await?;
+    Ok((rows, c.into_candidate(), next))
 }
 
 /// One assignment of a candidate, for their staff (audited).
 pub async fn get(
     db: &Db,
-    scope: &CandidateScope,
-    actor: Actor,
-    candidate_id: Uuid,
-    id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
+    id: AssignmentId,
 ) -> DomainResult<(qa::Model, candidate::Model)> {
-    let c = candidates::find_in_scope(db.read(), scope, candidate_id).await?;
-    let a = find(db.read(), c.id, id).await?;
-    audit::record(
-        db.write(),
-        actor,
-        Some(c.municipality_id),
-        Some(c.id),
-        audit::Action::Read,
-        "questionnaire_assignment",
-        Some(a.id),
-    )
-    .await?;
-    Ok((a, c))
+    let c = reach.candidate(db.read(), candidate_id).await?;
+    let a = c.find::<qa::Entity, _>(db.read(), id).await?;
+    let subject = Subject::of(&c, AuditResource::QuestionnaireAssignment, a.id);
+    journal::read(db.write(), c.actor(), &subject).await?;
+    Ok((a, c.into_candidate()))
 }
 
 /// Staff cancel an open assignment; a repeating series stops with it.
 pub async fn cancel(
     db: &Db,
-    scope: &CandidateScope,
-    actor: Actor,
-    candidate_id: Uuid,
-    id: Uuid,
+    reach: &Reach,
+    candidate_id: CandidateId,
+    id: AssignmentId,
     expected: Option<i32>,
 ) -> DomainResult<(qa::Model, candidate::Model)> {
     let txn = db.begin().await?;
-    let c = candidates::find_in_scope(&txn, scope, candidate_id).await?;
-    let a = find(&txn, c.id, id).await?;
+    let c = reach.candidate(&txn, candidate_id).await?;
+    let a = c.find::<qa::Entity, _>(&txn, id).await?;
     if expected.is_some_and(|v| v != a.version) {
         return Err(DomainError::Stale);
     }
-    if a.status != OPEN {
+    if a.status != AssignmentState::Open {
         return Err(DomainError::Conflict(format!(
             "This assignment is already `{}`.",
             a.status
         )));
     }
-    let now = Utc::now();
     let version = a.version;
     let mut am = a.into_active_model();
-    am.status = Set("cancelled".into());
-    am.closed_at = Set(Some(now));
-    am.updated_at = Set(now);
-    am.version = Set(version + 1);
-    let a = qa::Entity::update_many()
-        .set(am)
-        .filter(qa::Column::Id.eq(id))
-        .filter(qa::Column::Version.eq(version))
-        .filter(qa::Column::Status.eq(OPEN))
-        .exec_with_returning(&txn)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(DomainError::Stale)?;
+    am.status = Set(AssignmentState::Cancelled);
+    am.closed_at = Set(Some(Utc::now()));
+    // The version check is also the claim: a tick that closed it meanwhile changed the version.
+    let a = journal::versioned_update::<qa::Entity, _>(&txn, id, version, expected, am).await?;
     record(
         &txn,
-        actor,
+        &c,
         &a,
-        "questionnaire_assignment.cancelled",
-        audit::Action::Update,
+        EventType::QuestionnaireAssignmentCancelled,
+        AuditAction::Update,
     )
     .await?;
     txn.commit().await?;
-    Ok((a, c))
+    Ok((a, c.into_candidate()))
 }
 
 /// Closes an open occurrence (only if it is still open: the conditional update is the claim) and,
@@ -385,8 +348,8 @@ pub async fn cancel(
 async fn close<C: ConnectionTrait>(
     txn: &C,
     a: &qa::Model,
-    status: &str,
-    response_id: Option<Uuid>,
+    status: AssignmentState,
+    response_id: Option<ResponseId>,
     now: DateTime<Utc>,
     carry_on: bool,
 ) -> DomainResult<Option<qa::Model>> {
@@ -397,7 +360,7 @@ async fn close<C: ConnectionTrait>(
         .col_expr(qa::Column::UpdatedAt, Expr::value(now))
         .col_expr(qa::Column::Version, Expr::value(a.version + 1))
         .filter(qa::Column::Id.eq(a.id))
-        .filter(qa::Column::Status.eq(OPEN))
+        .filter(qa::Column::Status.eq(AssignmentState::Open))
         .exec_with_returning(txn)
         .await?
         .into_iter()
@@ -424,15 +387,15 @@ async fn roll<C: ConnectionTrait>(
         due_at += step;
     }
     Ok(qa::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(AssignmentId::generate()),
         municipality_id: Set(prev.municipality_id),
         candidate_id: Set(prev.candidate_id),
-        questionnaire_key: Set(prev.questionnaire_key.clone()),
+        questionnaire_key: Set(prev.questionnaire_key),
         series_id: Set(prev.series_id),
         due_at: Set(due_at),
         closes_at: Set(due_at + Duration::days(OPEN_DAYS)),
         repeat_every_days: Set(Some(days)),
-        status: Set(OPEN.into()),
+        status: Set(AssignmentState::Open),
         response_id: Set(None),
         notified_at: Set(None),
         reminded_at: Set(None),
@@ -451,24 +414,33 @@ async fn roll<C: ConnectionTrait>(
 /// not open for answers), else the oldest due one of that questionnaire, else none.
 pub async fn complete<C: ConnectionTrait>(
     txn: &C,
-    c: &candidate::Model,
-    key: &str,
-    named: Option<Uuid>,
-    response_id: Uuid,
+    c: &Reached,
+    key: QuestionnaireKey,
+    named: Option<AssignmentId>,
+    response_id: ResponseId,
     now: DateTime<Utc>,
 ) -> DomainResult<Option<qa::Model>> {
+    let course = c.candidate().status;
     let Some(id) = named else {
-        if !runs(&c.status) {
+        if !runs(course) {
             return Ok(None);
         }
-        for a in due_for(txn, c.id, now).await? {
+        for a in due_for(txn, c.id(), now).await? {
             if a.questionnaire_key == key {
-                return close(txn, &a, "completed", Some(response_id), now, true).await;
+                return close(
+                    txn,
+                    &a,
+                    AssignmentState::Completed,
+                    Some(response_id),
+                    now,
+                    true,
+                )
+                .await;
             }
         }
         return Ok(None);
     };
-    let a = find(txn, c.id, id).await.map_err(|_| {
+    let a = c.find::<qa::Entity, _>(txn, id).await.map_err(|_| {
         DomainError::field(
             "assignment_id",
             "invalid_value",
@@ -482,7 +454,7 @@ pub async fn complete<C: ConnectionTrait>(
             format!("asks for `{}`, not `{key}`", a.questionnaire_key),
         ));
     }
-    let status = AssignmentStatus::of(&a, &c.status, now);
+    let status = AssignmentStatus::of(&a, course, now);
     if status != AssignmentStatus::Due {
         return Err(DomainError::Conflict(match status {
             AssignmentStatus::Scheduled => {
@@ -494,7 +466,16 @@ pub async fn complete<C: ConnectionTrait>(
             other => format!("This questionnaire is already `{}`.", other.as_str()),
         }));
     }
-    match close(txn, &a, "completed", Some(response_id), now, true).await? {
+    match close(
+        txn,
+        &a,
+        AssignmentState::Completed,
+        Some(response_id),
+        now,
+        true,
+    )
+    .await?
+    {
         Some(done) => Ok(Some(done)),
         None => Err(DomainError::Conflict(
             "This questionnaire was closed meanwhile.".into(),
@@ -508,33 +489,32 @@ async fn batch(
     filter: impl FnOnce(sea_orm::Select<qa::Entity>) -> sea_orm::Select<qa::Entity>,
 ) -> DomainResult<Vec<qa::Model>> {
     let q = qa::Entity::find()
-        .filter(qa::Column::Status.eq(OPEN))
+        .filter(qa::Column::Status.eq(AssignmentState::Open))
         .order_by_asc(qa::Column::DueAt)
         .limit(BATCH);
     Ok(filter(q).all(db.read()).await?)
 }
 
 /// The candidate's course status now (the candidate row mirrors the current course).
-async fn course_of<C: ConnectionTrait>(db: &C, candidate_id: Uuid) -> DomainResult<String> {
-    Ok(candidate::Entity::find_by_id(candidate_id)
+async fn course_of<C: ConnectionTrait>(db: &C, candidate_id: CandidateId) -> DomainResult<Status> {
+    candidate::Entity::find_by_id(candidate_id)
         .one(db)
         .await?
         .map(|c| c.status)
-        .unwrap_or_default())
+        .ok_or(DomainError::NotFound)
 }
 
 /// Whether the previous closed occurrence of the same questionnaire was missed too.
 async fn missed_before<C: ConnectionTrait>(db: &C, a: &qa::Model) -> DomainResult<bool> {
-    let prev = qa::Entity::find()
-        .filter(qa::Column::CandidateId.eq(a.candidate_id))
-        .filter(qa::Column::QuestionnaireKey.eq(a.questionnaire_key.as_str()))
-        .filter(qa::Column::Status.is_in(["completed", "expired"]))
+    let prev = qa::Entity::secure_find(a.candidate_id)
+        .filter(qa::Column::QuestionnaireKey.eq(a.questionnaire_key))
+        .filter(qa::Column::Status.is_in([AssignmentState::Completed, AssignmentState::Expired]))
         .filter(qa::Column::DueAt.lt(a.due_at))
         .filter(qa::Column::Id.ne(a.id))
         .order_by_desc(qa::Column::DueAt)
         .one(db)
         .await?;
-    Ok(prev.is_some_and(|p| p.status == "expired"))
+    Ok(prev.is_some_and(|p| p.status == AssignmentState::Expired))
 }
 
 /// Claims a timestamp column of an open occurrence (`notified_at`, `reminded_at`): true for the one
@@ -548,7 +528,7 @@ async fn claim<C: ConnectionTrait>(
     let mut q = qa::Entity::update_many()
         .col_expr(qa::Column::UpdatedAt, Expr::value(now))
         .filter(qa::Column::Id.eq(a.id))
-        .filter(qa::Column::Status.eq(OPEN))
+        .filter(qa::Column::Status.eq(AssignmentState::Open))
         .filter(columns[0].is_null());
     for c in columns {
         q = q.col_expr(*c, Expr::value(now));
@@ -565,22 +545,26 @@ pub async fn tick(db: &Db) -> DomainResult<()> {
     for a in batch(db, |q| q.filter(qa::Column::ClosesAt.lte(now))).await? {
         let txn = db.begin().await?;
         let course = course_of(&txn, a.candidate_id).await?;
-        let running = runs(&course);
-        let status = if running { "expired" } else { "skipped" };
-        // A course that has ended asks nothing more: its series stop here.
-        let carry_on = Status::parse(&course).is_some_and(Status::is_open);
-        if let Some(closed) = close(&txn, &a, status, None, now, carry_on).await? {
-            events::append(
-                &txn,
-                closed.municipality_id,
-                &format!("questionnaire_assignment.{status}"),
-                payload(&closed),
+        let running = runs(course);
+        let (status, event) = if running {
+            (
+                AssignmentState::Expired,
+                EventType::QuestionnaireAssignmentExpired,
             )
-            .await?;
+        } else {
+            (
+                AssignmentState::Skipped,
+                EventType::QuestionnaireAssignmentSkipped,
+            )
+        };
+        // A course that has ended asks nothing more: its series stop here.
+        let carry_on = course.is_open();
+        if let Some(closed) = close(&txn, &a, status, None, now, carry_on).await? {
+            events::append(&txn, closed.municipality_id, event, payload(&closed)).await?;
             if running && missed_before(&txn, &closed).await? {
                 let already = inbox_item::Entity::find()
                     .filter(inbox_item::Column::CandidateId.eq(closed.candidate_id))
-                    .filter(inbox_item::Column::Kind.eq(Kind::MissedQuestionnaires.as_str()))
+                    .filter(inbox_item::Column::Kind.eq(Kind::MissedQuestionnaires))
                     .filter(inbox_item::Column::ResolvedAt.is_null())
                     .one(&txn)
                     .await?;
@@ -590,7 +574,7 @@ pub async fn tick(db: &Db) -> DomainResult<()> {
                         closed.municipality_id,
                         closed.candidate_id,
                         Kind::MissedQuestionnaires,
-                        Some(closed.id),
+                        Some(closed.id.0),
                         Audience::Consultant,
                     )
                     .await?;
@@ -603,6 +587,7 @@ pub async fn tick(db: &Db) -> DomainResult<()> {
     let due = batch(db, |q| {
         q.inner_join(candidate::Entity)
             .filter(candidate::Column::Status.is_in(RUNNING))
+            .filter(candidate::Column::ErasedAt.is_null())
             .filter(qa::Column::NotifiedAt.is_null())
             .filter(qa::Column::DueAt.lte(now))
             .filter(qa::Column::ClosesAt.gt(now))
@@ -621,8 +606,8 @@ pub async fn tick(db: &Db) -> DomainResult<()> {
             notify(
                 &txn,
                 &a,
-                "questionnaire_due",
-                "questionnaire_assignment.due",
+                NotificationKind::QuestionnaireDue,
+                EventType::QuestionnaireAssignmentDue,
             )
             .await?;
         }
@@ -632,6 +617,7 @@ pub async fn tick(db: &Db) -> DomainResult<()> {
     let remind = batch(db, |q| {
         q.inner_join(candidate::Entity)
             .filter(candidate::Column::Status.is_in(RUNNING))
+            .filter(candidate::Column::ErasedAt.is_null())
             .filter(qa::Column::NotifiedAt.is_not_null())
             .filter(qa::Column::RemindedAt.is_null())
             .filter(qa::Column::DueAt.lte(now - Duration::days(REMIND_AFTER_DAYS)))
@@ -644,8 +630,8 @@ pub async fn tick(db: &Db) -> DomainResult<()> {
             notify(
                 &txn,
                 &a,
-                "questionnaire_reminder",
-                "questionnaire_assignment.reminded",
+                NotificationKind::QuestionnaireReminder,
+                EventType::QuestionnaireAssignmentReminded,
             )
             .await?;
         }
@@ -658,8 +644,8 @@ pub async fn tick(db: &Db) -> DomainResult<()> {
 async fn notify<C: ConnectionTrait>(
     txn: &C,
     a: &qa::Model,
-    kind: &str,
-    event: &str,
+    kind: NotificationKind,
+    event: EventType,
 ) -> DomainResult<()> {
     notifications::add(
         txn,

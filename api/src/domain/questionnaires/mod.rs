@@ -8,126 +8,59 @@ pub mod scoring;
 pub use assignments::tick;
 
 use chrono::Utc;
+pub use entity::types::QuestionnaireKey;
 use entity::{
-    candidate, questionnaire, questionnaire_answer, questionnaire_band, questionnaire_item,
+    ids::{AssignmentId, CandidateId, ResponseId},
+    questionnaire, questionnaire_answer, questionnaire_band, questionnaire_item,
     questionnaire_option, questionnaire_response, questionnaire_version,
+    scoped::CandidateOwned,
+    types::{AuditAction, AuditResource, EventType, Language},
 };
-use poem_openapi::Enum;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
 use serde_json::json;
-use uuid::Uuid;
 
 use self::scoring::{Band, Scored, ScoringKind, who5};
 use super::{
-    DomainError, DomainResult, audit, candidates, events,
+    DomainError, DomainResult, FieldError,
+    access::{Reach, Reached},
+    events,
     inbox::{self, Audience, Kind},
+    journal::{self, Subject},
     pagination::PageRequest,
 };
-use crate::{
-    auth::{Actor, CandidateScope},
-    db::Db,
-    error::FieldError,
-};
+use crate::db::Db;
 
-/// The built-in questionnaires.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum QuestionnaireKey {
-    /// WHO-5 Well-Being Index (5 items, 0–5; score 0–100).
-    #[oai(rename = "who5")]
-    Who5,
-    /// Motivation for the programme (3 statements, 0–3; score 0–9).
-    #[oai(rename = "motivation")]
-    Motivation,
-    /// Energy in everyday life to focus on a job or education (1 item, 1–5).
-    #[oai(rename = "energy")]
-    Energy,
-    /// Belief in being able to manage a job (1 item, 1–5).
-    #[oai(rename = "self_efficacy")]
-    SelfEfficacy,
-    /// How often the candidate feels lonely (1 item, 1–5).
-    #[oai(rename = "loneliness")]
-    Loneliness,
-    /// How much mental vulnerability weighed on everyday life, last four weeks (1 item, 1–5).
-    #[oai(rename = "burden")]
-    Burden,
+/// The best of Danish and English by `Accept-Language` (RFC 9110 §12.5.4: the highest `q` wins,
+/// the earlier tag on a tie); Danish when neither is asked for.
+pub fn negotiate(header: Option<&str>) -> Language {
+    let mut best: Option<(f32, Language)> = None;
+    for part in header.unwrap_or_default().split(',').take(32) {
+        let mut bits = part.split(';');
+        let tag = bits.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let lang = match tag.split('-').next().unwrap_or_default() {
+            "da" => Language::Da,
+            "en" => Language::En,
+            _ => continue,
+        };
+        let q = bits
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, lang));
+        }
+    }
+    best.map(|(_, l)| l).unwrap_or(Language::Da)
 }
 
-impl QuestionnaireKey {
-    pub const ALL: [Self; 6] = [
-        Self::Who5,
-        Self::Motivation,
-        Self::Energy,
-        Self::SelfEfficacy,
-        Self::Loneliness,
-        Self::Burden,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Who5 => "who5",
-            Self::Motivation => "motivation",
-            Self::Energy => "energy",
-            Self::SelfEfficacy => "self_efficacy",
-            Self::Loneliness => "loneliness",
-            Self::Burden => "burden",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-/// The language questionnaire texts are served in.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename = "QuestionnaireLanguage", rename_all = "snake_case")]
-pub enum Language {
-    /// Danish (the default).
-    Da,
-    /// English.
-    En,
-}
-
-impl Language {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Da => "da",
-            Self::En => "en",
-        }
-    }
-
-    /// The best of Danish and English by `Accept-Language` (RFC 9110 §12.5.4: the highest `q` wins,
-    /// the earlier tag on a tie); Danish when neither is asked for.
-    pub fn negotiate(header: Option<&str>) -> Self {
-        let mut best: Option<(f32, Self)> = None;
-        for part in header.unwrap_or_default().split(',').take(32) {
-            let mut bits = part.split(';');
-            let tag = bits.next().unwrap_or_default().trim().to_ascii_lowercase();
-            let lang = match tag.split('-').next().unwrap_or_default() {
-                "da" => Self::Da,
-                "en" => Self::En,
-                _ => continue,
-            };
-            let q = bits
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .and_then(|q| q.trim().parse::<f32>().ok())
-                .unwrap_or(1.0);
-            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
-                best = Some((q, lang));
-            }
-        }
-        best.map(|(_, l)| l).unwrap_or(Self::Da)
-    }
-
-    /// Picks the text in this language.
-    pub fn pick<'a>(self, da: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Self::Da => da,
-            Self::En => en,
-        }
+/// Picks the text in `lang`.
+pub fn pick<'a>(lang: Language, da: &'a str, en: &'a str) -> &'a str {
+    match lang {
+        Language::Da => da,
+        Language::En => en,
     }
 }
 
@@ -144,15 +77,15 @@ pub struct Definition {
 }
 
 impl Definition {
-    pub fn key(&self) -> &str {
-        &self.version.questionnaire_key
+    pub fn key(&self) -> QuestionnaireKey {
+        self.version.questionnaire_key
     }
 
     pub fn bands(&self) -> Vec<Band> {
         self.bands
             .iter()
             .map(|b| Band {
-                key: b.band_key.clone(),
+                key: b.band_key,
                 min: b.min_score,
                 max: b.max_score,
             })
@@ -169,43 +102,69 @@ impl Definition {
     }
 }
 
-/// Loads the definitions of the given questionnaires (all, when `key` is `None`): every version is
-/// listed, and `pick` chooses the one to load in full. Five small queries whatever the number.
-async fn load<C: ConnectionTrait>(
-    db: &C,
-    key: Option<&str>,
+/// Every row of the instrument tables. Only a migration writes them (they are seeded from
+/// `api/instruments/`), so each process reads them once, on first use, instead of five queries per
+/// request.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    questionnaires: Vec<questionnaire::Model>,
+    versions: Vec<questionnaire_version::Model>,
+    items: Vec<questionnaire_item::Model>,
+    options: Vec<questionnaire_option::Model>,
+    bands: Vec<questionnaire_band::Model>,
+}
+
+/// The catalog, read from the database the first time it is needed.
+async fn catalog(db: &Db) -> DomainResult<std::sync::Arc<Catalog>> {
+    let cached = db
+        .instruments()
+        .get_or_try_init(|| async {
+            let r = db.read();
+            let catalog = Catalog {
+                questionnaires: questionnaire::Entity::find()
+                    .order_by_asc(questionnaire::Column::Position)
+                    .all(r)
+                    .await?,
+                versions: questionnaire_version::Entity::find()
+                    .order_by_asc(questionnaire_version::Column::QuestionnaireKey)
+                    .order_by_asc(questionnaire_version::Column::Version)
+                    .all(r)
+                    .await?,
+                items: questionnaire_item::Entity::find()
+                    .order_by_asc(questionnaire_item::Column::Position)
+                    .all(r)
+                    .await?,
+                options: questionnaire_option::Entity::find()
+                    .order_by_asc(questionnaire_option::Column::Position)
+                    .all(r)
+                    .await?,
+                bands: questionnaire_band::Entity::find()
+                    .order_by_asc(questionnaire_band::Column::Position)
+                    .all(r)
+                    .await?,
+            };
+            Ok::<_, DomainError>(std::sync::Arc::new(catalog))
+        })
+        .await?;
+    Ok(std::sync::Arc::clone(cached))
+}
+
+/// Assembles the definitions of the given questionnaires (all, when `key` is `None`): every version
+/// is listed, and `pick` chooses the one to assemble in full.
+async fn load(
+    db: &Db,
+    key: Option<QuestionnaireKey>,
     pick: impl Fn(&[i32]) -> Option<i32>,
 ) -> DomainResult<Vec<Definition>> {
-    let mut q = questionnaire::Entity::find().order_by_asc(questionnaire::Column::Position);
-    let mut v = questionnaire_version::Entity::find()
-        .order_by_asc(questionnaire_version::Column::QuestionnaireKey)
-        .order_by_asc(questionnaire_version::Column::Version);
-    let mut items =
-        questionnaire_item::Entity::find().order_by_asc(questionnaire_item::Column::Position);
-    let mut options =
-        questionnaire_option::Entity::find().order_by_asc(questionnaire_option::Column::Position);
-    let mut bands =
-        questionnaire_band::Entity::find().order_by_asc(questionnaire_band::Column::Position);
-    if let Some(k) = key {
-        q = q.filter(questionnaire::Column::Key.eq(k));
-        v = v.filter(questionnaire_version::Column::QuestionnaireKey.eq(k));
-        items = items.filter(questionnaire_item::Column::QuestionnaireKey.eq(k));
-        options = options.filter(questionnaire_option::Column::QuestionnaireKey.eq(k));
-        bands = bands.filter(questionnaire_band::Column::QuestionnaireKey.eq(k));
-    }
-    let questionnaires = q.all(db).await?;
-    if questionnaires.is_empty() {
-        return Ok(Vec::new());
-    }
-    let versions = v.all(db).await?;
-    let (items, options, bands) = (
-        items.all(db).await?,
-        options.all(db).await?,
-        bands.all(db).await?,
-    );
+    let catalog = catalog(db).await?;
     let mut out = Vec::new();
-    for q in questionnaires {
-        let mine: Vec<&questionnaire_version::Model> = versions
+    for q in catalog
+        .questionnaires
+        .iter()
+        .filter(|q| key.is_none_or(|k| q.key == k))
+    {
+        let mine: Vec<&questionnaire_version::Model> = catalog
+            .versions
             .iter()
             .filter(|v| v.questionnaire_key == q.key)
             .collect();
@@ -216,24 +175,27 @@ async fn load<C: ConnectionTrait>(
         let Some(version) = mine.into_iter().find(|v| v.version == chosen).cloned() else {
             continue;
         };
-        let of = |k: &str, n: i32| k == q.key && n == chosen;
+        let of = |k: QuestionnaireKey, n: i32| k == q.key && n == chosen;
         out.push(Definition {
-            kind: ScoringKind::parse(&q.kind),
+            kind: q.kind,
             version,
             versions: numbers,
-            items: items
+            items: catalog
+                .items
                 .iter()
-                .filter(|i| of(&i.questionnaire_key, i.version))
+                .filter(|i| of(i.questionnaire_key, i.version))
                 .cloned()
                 .collect(),
-            options: options
+            options: catalog
+                .options
                 .iter()
-                .filter(|o| of(&o.questionnaire_key, o.version))
+                .filter(|o| of(o.questionnaire_key, o.version))
                 .cloned()
                 .collect(),
-            bands: bands
+            bands: catalog
+                .bands
                 .iter()
-                .filter(|b| of(&b.questionnaire_key, b.version))
+                .filter(|b| of(b.questionnaire_key, b.version))
                 .cloned()
                 .collect(),
         });
@@ -242,14 +204,14 @@ async fn load<C: ConnectionTrait>(
 }
 
 /// The latest version of every questionnaire, in listing order.
-pub async fn definitions<C: ConnectionTrait>(db: &C) -> DomainResult<Vec<Definition>> {
+pub async fn definitions(db: &Db) -> DomainResult<Vec<Definition>> {
     load(db, None, |v| v.last().copied()).await
 }
 
 /// One questionnaire: `version`, or the latest. `NotFound` when either does not exist.
-pub async fn definition<C: ConnectionTrait>(
-    db: &C,
-    key: &str,
+pub async fn definition(
+    db: &Db,
+    key: QuestionnaireKey,
     version: Option<i32>,
 ) -> DomainResult<Definition> {
     load(db, Some(key), |v| match version {
@@ -263,13 +225,12 @@ pub async fn definition<C: ConnectionTrait>(
 }
 
 /// Every version of a questionnaire, oldest first.
-async fn versions_of<C: ConnectionTrait>(db: &C, key: &str) -> DomainResult<Vec<i32>> {
-    Ok(questionnaire_version::Entity::find()
-        .filter(questionnaire_version::Column::QuestionnaireKey.eq(key))
-        .order_by_asc(questionnaire_version::Column::Version)
-        .all(db)
+async fn versions_of(db: &Db, key: QuestionnaireKey) -> DomainResult<Vec<i32>> {
+    Ok(catalog(db)
         .await?
-        .into_iter()
+        .versions
+        .iter()
+        .filter(|v| v.questionnaire_key == key)
         .map(|v| v.version)
         .collect())
 }
@@ -354,7 +315,7 @@ pub struct NewResponse {
     pub questionnaire: QuestionnaireKey,
     pub version: i32,
     pub answers: Vec<(String, i32)>,
-    pub assignment_id: Option<Uuid>,
+    pub assignment_id: Option<AssignmentId>,
 }
 
 /// A stored response, and whether the candidate should be told, kindly, that their consultant will
@@ -372,7 +333,7 @@ async fn with_answers<C: ConnectionTrait>(
     if responses.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<Uuid> = responses.iter().map(|r| r.id).collect();
+    let ids: Vec<ResponseId> = responses.iter().map(|r| r.id).collect();
     let mut answers = questionnaire_answer::Entity::find()
         .filter(questionnaire_answer::Column::ResponseId.is_in(ids))
         .order_by_asc(questionnaire_answer::Column::ResponseId)
@@ -396,13 +357,10 @@ async fn with_answers<C: ConnectionTrait>(
 /// The candidate's latest WHO-5 response (for the plan and the fall alert).
 pub async fn latest_who5<C: ConnectionTrait>(
     db: &C,
-    candidate_id: Uuid,
+    candidate_id: CandidateId,
 ) -> DomainResult<Option<questionnaire_response::Model>> {
-    Ok(questionnaire_response::Entity::find()
-        .filter(questionnaire_response::Column::CandidateId.eq(candidate_id))
-        .filter(
-            questionnaire_response::Column::QuestionnaireKey.eq(QuestionnaireKey::Who5.as_str()),
-        )
+    Ok(questionnaire_response::Entity::secure_find(candidate_id)
+        .filter(questionnaire_response::Column::QuestionnaireKey.eq(QuestionnaireKey::Who5))
         .order_by_desc(questionnaire_response::Column::Id)
         .limit(1)
         .one(db)
@@ -412,12 +370,15 @@ pub async fn latest_who5<C: ConnectionTrait>(
 /// The candidate answers a questionnaire. The response completes `assignment_id`, or else the oldest
 /// due assignment of that questionnaire, or stands alone. A low WHO-5 (or a fall of 10 or more) raises
 /// a `wellbeing.alert` and an inbox item for the consultant, in the same transaction.
-pub async fn submit(db: &Db, actor: Actor, new: NewResponse) -> DomainResult<Submitted> {
-    let key = new.questionnaire.as_str();
-    let def = match definition(db.read(), key, Some(new.version)).await {
+pub async fn submit(db: &Db, reach: &Reach, new: NewResponse) -> DomainResult<Submitted> {
+    let Reach::Own(me) = reach else {
+        return Err(DomainError::Forbidden);
+    };
+    let key = new.questionnaire;
+    let def = match definition(db, key, Some(new.version)).await {
         Ok(def) => def,
         Err(DomainError::NotFound) => {
-            let versions = versions_of(db.read(), key).await?;
+            let versions = versions_of(db, key).await?;
             let listed: Vec<String> = versions.iter().map(i32::to_string).collect();
             return Err(DomainError::field(
                 "version",
@@ -436,29 +397,26 @@ pub async fn submit(db: &Db, actor: Actor, new: NewResponse) -> DomainResult<Sub
     let now = Utc::now();
 
     let txn = db.begin().await?;
-    let c = candidate::Entity::find_by_id(actor.id)
-        .one(&txn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    let response_id = Uuid::now_v7();
+    let c = reach.candidate(&txn, me.id).await?;
+    let response_id = ResponseId::generate();
     let assignment =
         assignments::complete(&txn, &c, key, new.assignment_id, response_id, now).await?;
     let alert = if def.kind == ScoringKind::Who5 {
-        let previous = latest_who5(&txn, c.id).await?.map(|r| r.score);
+        let previous = latest_who5(&txn, c.id()).await?.map(|r| r.score);
         who5::alert(scored.score, previous)
     } else {
         None
     };
     let response = questionnaire_response::ActiveModel {
         id: Set(response_id),
-        municipality_id: Set(c.municipality_id),
-        candidate_id: Set(c.id),
-        questionnaire_key: Set(key.to_string()),
+        municipality_id: Set(c.municipality_id()),
+        candidate_id: Set(c.id()),
+        questionnaire_key: Set(key),
         version: Set(def.version.version),
         assignment_id: Set(assignment.as_ref().map(|a| a.id)),
         raw_score: Set(scored.raw),
         score: Set(scored.score),
-        band: Set(scored.band.clone()),
+        band: Set(scored.band),
         alert: Set(alert.is_some()),
         submitted_at: Set(now),
     }
@@ -477,46 +435,40 @@ pub async fn submit(db: &Db, actor: Actor, new: NewResponse) -> DomainResult<Sub
             .await?,
         );
     }
-    events::append(
+    journal::record(
         &txn,
-        c.municipality_id,
-        "questionnaire_response.submitted",
-        json!({
-            "candidate_id": c.id, "response_id": response_id, "questionnaire": key,
-            "assignment_id": response.assignment_id,
-        }),
+        c.actor(),
+        &Subject::of(&c, AuditResource::QuestionnaireResponse, response_id),
+        Some((
+            EventType::QuestionnaireResponseSubmitted,
+            json!({
+                "candidate_id": c.id(), "response_id": response_id, "questionnaire": key,
+                "assignment_id": response.assignment_id,
+            }),
+        )),
+        AuditAction::Create,
     )
     .await?;
     if alert.is_some() {
         events::append(
             &txn,
-            c.municipality_id,
-            "wellbeing.alert",
-            json!({"candidate_id": c.id, "response_id": response_id}),
+            c.municipality_id(),
+            EventType::WellbeingAlert,
+            json!({"candidate_id": c.id(), "response_id": response_id}),
         )
         .await?;
         inbox::add(
             &txn,
-            c.municipality_id,
-            c.id,
+            c.municipality_id(),
+            c.id(),
             Kind::WellbeingAlert,
-            Some(response_id),
+            Some(response_id.0),
             Audience::Consultant,
         )
         .await?;
     }
     // The candidate is answering again: a "missed two in a row" item has done its job.
-    inbox::resolve_for_candidate(&txn, Kind::MissedQuestionnaires, c.id).await?;
-    audit::record(
-        &txn,
-        actor,
-        Some(c.municipality_id),
-        Some(c.id),
-        audit::Action::Create,
-        "questionnaire_response",
-        Some(response_id),
-    )
-    .await?;
+    inbox::resolve_for_candidate(&txn, Kind::MissedQuestionnaires, c.id()).await?;
     txn.commit().await?;
     Ok(Submitted {
         view: ResponseView { response, answers },
@@ -524,57 +476,36 @@ pub async fn submit(db: &Db, actor: Actor, new: NewResponse) -> DomainResult<Sub
     })
 }
 
-async fn history<C: ConnectionTrait>(
-    db: &C,
-    candidate_id: Uuid,
+/// A candidate's responses, oldest first; optionally one questionnaire. Staff reads are audited.
+pub async fn history(
+    db: &Db,
+    reach: &Reach,
+    candidate_id: CandidateId,
     key: Option<QuestionnaireKey>,
     page: PageRequest,
 ) -> DomainResult<(Vec<ResponseView>, Option<String>)> {
-    let mut q = questionnaire_response::Entity::find()
-        .filter(questionnaire_response::Column::CandidateId.eq(candidate_id))
+    let c: Reached = reach.candidate(db.read(), candidate_id).await?;
+    let mut q = c
+        .rows::<questionnaire_response::Entity>()
         .order_by_asc(questionnaire_response::Column::Id)
         .limit(page.fetch());
     if let Some(k) = key {
-        q = q.filter(questionnaire_response::Column::QuestionnaireKey.eq(k.as_str()));
+        q = q.filter(questionnaire_response::Column::QuestionnaireKey.eq(k));
     }
     if let Some(after) = page.after {
         q = q.filter(questionnaire_response::Column::Id.gt(after));
     }
-    let (rows, next) = page.finish(q.all(db).await?, |r| r.id);
-    Ok((with_answers(db, rows).await?, next))
-}
-
-/// The candidate's own responses, oldest first; optionally one questionnaire.
-pub async fn my_history(
-    db: &Db,
-    candidate_id: Uuid,
-    key: Option<QuestionnaireKey>,
-    page: PageRequest,
-) -> DomainResult<(Vec<ResponseView>, Option<String>)> {
-    history(db.read(), candidate_id, key, page).await
-}
-
-/// A candidate's responses for their staff, oldest first; the read is audited.
-pub async fn history_for_staff(
-    db: &Db,
-    scope: &CandidateScope,
-    actor: Actor,
-    candidate_id: Uuid,
-    key: Option<QuestionnaireKey>,
-    page: PageRequest,
-) -> DomainResult<(Vec<ResponseView>, Option<String>)> {
-    let c = candidates::find_in_scope(db.read(), scope, candidate_id).await?;
-    let out = history(db.read(), c.id, key, page).await?;
-    audit::record(
-        db.write(),
-        actor,
-        Some(c.municipality_id),
-        Some(c.id),
-        audit::Action::Read,
-        "questionnaire_response",
-        None,
-    )
-    .await?;
+    let (rows, next) = page.finish(q.all(db.read()).await?, |r| r.id.0);
+    let out = (with_answers(db.read(), rows).await?, next);
+    if c.through_scope() {
+        let subject = Subject::candidate(
+            c.municipality_id(),
+            c.id(),
+            AuditResource::QuestionnaireResponse,
+            None,
+        );
+        journal::read(db.write(), c.actor(), &subject).await?;
+    }
     Ok(out)
 }
 
@@ -582,16 +513,14 @@ pub async fn history_for_staff(
 /// its answers and scores.
 pub async fn export<C: ConnectionTrait>(
     db: &C,
-    candidate_id: Uuid,
+    candidate_id: CandidateId,
 ) -> DomainResult<serde_json::Value> {
     use entity::questionnaire_assignment as qa;
-    let assignments = qa::Entity::find()
-        .filter(qa::Column::CandidateId.eq(candidate_id))
+    let assignments = qa::Entity::secure_find(candidate_id)
         .order_by_asc(qa::Column::Id)
         .all(db)
         .await?;
-    let responses = questionnaire_response::Entity::find()
-        .filter(questionnaire_response::Column::CandidateId.eq(candidate_id))
+    let responses = questionnaire_response::Entity::secure_find(candidate_id)
         .order_by_asc(questionnaire_response::Column::Id)
         .all(db)
         .await?;

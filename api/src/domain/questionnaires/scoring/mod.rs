@@ -4,43 +4,12 @@ pub mod single_item;
 pub mod sum_scale;
 pub mod who5;
 
-use poem_openapi::Enum;
-
-/// How a questionnaire is scored.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename = "QuestionnaireScoring", rename_all = "snake_case")]
-pub enum ScoringKind {
-    /// WHO-5: raw = the sum of the five answers (0–25), score = raw × 4 (0–100), with bands.
-    #[oai(rename = "who5")]
-    Who5,
-    /// A sum scale (the motivation scale): score = raw = the sum of the answers.
-    SumScale,
-    /// One item: score = raw = the answer.
-    SingleItem,
-}
-
-impl ScoringKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Who5 => "who5",
-            Self::SumScale => "sum_scale",
-            Self::SingleItem => "single_item",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "who5" => Self::Who5,
-            "sum_scale" => Self::SumScale,
-            _ => Self::SingleItem,
-        }
-    }
-}
+pub use entity::types::{QuestionnaireScoring as ScoringKind, WellbeingBand};
 
 /// A score band with inclusive bounds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Band {
-    pub key: String,
+    pub key: WellbeingBand,
     pub min: i32,
     pub max: i32,
 }
@@ -50,8 +19,8 @@ pub struct Band {
 pub struct Scored {
     pub raw: i32,
     pub score: i32,
-    /// The key of the band the score falls in, for questionnaires with bands.
-    pub band: Option<String>,
+    /// The band the score falls in, for questionnaires with bands.
+    pub band: Option<WellbeingBand>,
 }
 
 /// Scores validated answers (one per item, in item order) by the questionnaire's kind.
@@ -64,16 +33,16 @@ pub fn score(kind: ScoringKind, values: &[i32], bands: &[Band]) -> Scored {
     Scored {
         raw,
         score,
-        band: band(score, bands).map(str::to_string),
+        band: band(score, bands),
     }
 }
 
 /// The band a score falls in (the first that holds it).
-pub fn band(score: i32, bands: &[Band]) -> Option<&str> {
+pub fn band(score: i32, bands: &[Band]) -> Option<WellbeingBand> {
     bands
         .iter()
         .find(|b| (b.min..=b.max).contains(&score))
-        .map(|b| b.key.as_str())
+        .map(|b| b.key)
 }
 
 /// The lowest and highest score of a questionnaire with `items` items answered from `values`.

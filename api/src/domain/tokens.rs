@@ -1,6 +1,7 @@
 //! Access tokens: EdDSA (Ed25519) JWTs with `kid`. The keys live in the database so every instance
 //! signs and verifies with the same set; `keys rotate` adds one, and retired keys keep verifying until
-//! the last token they signed has expired.
+//! the last token they signed has expired. Private keys are stored sealed with the key-encryption key
+//! (`crypto`); keys an older version stored in clear are sealed when an instance starts.
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},
@@ -15,7 +16,14 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{config::Config, db::Db, domain::DomainError};
+use entity::ids::MunicipalityId;
+
+use super::{DomainError, access::Role};
+use crate::{
+    config::Config,
+    crypto::{self, Kek, Purpose},
+    db::Db,
+};
 
 /// The claims of an access token.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -59,6 +67,7 @@ pub struct KeyStore {
     /// When an unknown `kid` last made us re-read the keys; `None` until the first time, so a key
     /// rotated by another instance right after this one started is still picked up.
     last_reload: Arc<tokio::sync::Mutex<Option<std::time::Instant>>>,
+    kek: Kek,
 }
 
 /// One entry of the JWKS document.
@@ -69,7 +78,7 @@ pub struct PublicKey {
 }
 
 impl KeyStore {
-    pub async fn load(db: &Db, config: &Config) -> Result<Self, DomainError> {
+    pub async fn load(db: &Db, config: &Config, kek: Kek) -> Result<Self, DomainError> {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.algorithms = vec![Algorithm::EdDSA];
         validation.leeway = 30;
@@ -87,10 +96,12 @@ impl KeyStore {
             audience: config.audience.clone(),
             ttl: Duration::seconds(config.access_token_ttl_secs),
             last_reload: Arc::new(tokio::sync::Mutex::new(None)),
+            kek,
         };
         if signing_key::Entity::find().one(db.read()).await?.is_none() {
-            create_key(db).await?;
+            create_key(db, &store.kek).await?;
         }
+        seal_clear_keys(db, &store.kek).await?;
         store.reload(db).await?;
         Ok(store)
     }
@@ -115,9 +126,7 @@ impl KeyStore {
         let mut keys = HashMap::new();
         let mut current = None;
         for row in rows {
-            let der = STANDARD
-                .decode(&row.private_der)
-                .map_err(|e| DomainError::Internal(e.to_string()))?;
+            let der = open_private(&self.kek, &row)?;
             let decoding = DecodingKey::from_ed_components(&row.public_x)
                 .map_err(|e| DomainError::Internal(e.to_string()))?;
             if row.retired_at.is_none() {
@@ -143,8 +152,8 @@ impl KeyStore {
     pub fn issue(
         &self,
         sub: Uuid,
-        role: &str,
-        mun: Option<Uuid>,
+        role: Role,
+        mun: Option<MunicipalityId>,
         scope: Option<String>,
         sid: Uuid,
     ) -> Result<(String, i64), DomainError> {
@@ -153,8 +162,8 @@ impl KeyStore {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             sub,
-            role: role.to_string(),
-            mun,
+            role: role.as_str().to_string(),
+            mun: mun.map(Uuid::from),
             scope,
             sid,
             iat: now,
@@ -224,18 +233,76 @@ impl KeyStore {
     }
 }
 
+/// The private key of a row: sealed (the normal case) or, from before sealing, base64 in clear.
+fn open_private(kek: &Kek, row: &signing_key::Model) -> Result<Vec<u8>, DomainError> {
+    if crypto::is_sealed(&row.private_der) {
+        kek.open(Purpose::SigningKey, &row.kid, &row.private_der)
+            .map_err(|e| DomainError::Internal(format!("signing key {}: {e}", row.kid)))
+    } else {
+        STANDARD
+            .decode(&row.private_der)
+            .map_err(|e| DomainError::Internal(e.to_string()))
+    }
+}
+
+/// Seals the keys an older version stored in clear.
+async fn seal_clear_keys(db: &Db, kek: &Kek) -> Result<(), DomainError> {
+    for row in signing_key::Entity::find().all(db.read()).await? {
+        if crypto::is_sealed(&row.private_der) {
+            continue;
+        }
+        let der = open_private(kek, &row)?;
+        signing_key::Entity::update_many()
+            .col_expr(
+                signing_key::Column::PrivateDer,
+                sea_orm::sea_query::Expr::value(kek.seal(Purpose::SigningKey, &row.kid, &der)),
+            )
+            .filter(signing_key::Column::Kid.eq(row.kid.as_str()))
+            .filter(signing_key::Column::PrivateDer.eq(row.private_der.as_str()))
+            .exec(db.write())
+            .await?;
+    }
+    Ok(())
+}
+
+/// Re-seals every stored secret under a new key-encryption key, in one transaction (`keys rewrap`).
+/// Afterwards every instance must be restarted with the new key. Returns how many signing keys and
+/// webhook secrets were re-sealed.
+pub async fn rewrap(db: &Db, old: &Kek, new: &Kek) -> Result<(usize, usize), DomainError> {
+    let txn = db.begin().await?;
+    let rows = signing_key::Entity::find().all(&txn).await?;
+    for row in &rows {
+        let der = open_private(old, row)?;
+        signing_key::Entity::update_many()
+            .col_expr(
+                signing_key::Column::PrivateDer,
+                sea_orm::sea_query::Expr::value(new.seal(Purpose::SigningKey, &row.kid, &der)),
+            )
+            .filter(signing_key::Column::Kid.eq(row.kid.as_str()))
+            .exec(&txn)
+            .await?;
+    }
+    let webhooks = super::webhooks::rewrap(&txn, old, new).await?;
+    // Stored idempotent answers live a day at most; dropping them is simpler than re-sealing them.
+    entity::idempotency_key::Entity::delete_many()
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok((rows.len(), webhooks))
+}
+
 /// Adds a new signing key and retires the current ones (they keep verifying until their tokens expire).
-pub async fn rotate(db: &Db) -> Result<String, DomainError> {
+pub async fn rotate(db: &Db, kek: &Kek) -> Result<String, DomainError> {
     use sea_orm::sea_query::Expr;
     signing_key::Entity::update_many()
         .col_expr(signing_key::Column::RetiredAt, Expr::value(Utc::now()))
         .filter(signing_key::Column::RetiredAt.is_null())
         .exec(db.write())
         .await?;
-    create_key(db).await
+    create_key(db, kek).await
 }
 
-async fn create_key(db: &Db) -> Result<String, DomainError> {
+async fn create_key(db: &Db, kek: &Kek) -> Result<String, DomainError> {
     let mut seed = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
     let key = SigningKey::from_bytes(&seed);
@@ -246,7 +313,7 @@ async fn create_key(db: &Db) -> Result<String, DomainError> {
     let kid = format!("k{}", Utc::now().format("%Y%m%d%H%M%S%3f"));
     signing_key::ActiveModel {
         kid: Set(kid.clone()),
-        private_der: Set(STANDARD.encode(der.as_bytes())),
+        private_der: Set(kek.seal(Purpose::SigningKey, &kid, der.as_bytes())),
         public_x: Set(x),
         created_at: Set(Utc::now()),
         retired_at: Set(None),
