@@ -188,7 +188,8 @@ impl<E: Endpoint> Endpoint for ConventionsEndpoint<E> {
     }
 }
 
-/// Refuses control characters in the URL's query parameters and path segments (percent-decoded),
+/// Refuses control characters in the URL's query parameters, path segments and the refresh cookie
+/// (percent-decoded),
 /// naming the parameter: the same rule as for bodies (`domain::forbidden_character`), applied before
 /// any parameter reaches an operation or the database. An `If-Match` that is not ASCII is refused
 /// too.
@@ -219,6 +220,25 @@ fn check_url(req: &Request, paths: &PathTemplates) -> Option<crate::error::ApiEr
             "invalid_value",
             "must be an ETag this API returned, e.g. \"3\"",
         ));
+    }
+    // The one cookie the API declares: read the raw header (poem passes over a cookie header that is
+    // not ASCII, so such a cookie would otherwise be "absent"), as sent and percent-decoded.
+    for value in req.headers().get_all(header::COOKIE) {
+        // UTF-8 when it is; otherwise the bytes as Latin-1 (what HTTP clients send), so that a lone
+        // C1 control byte is seen as one.
+        let value = match std::str::from_utf8(value.as_bytes()) {
+            Ok(text) => text.to_owned(),
+            Err(_) => value.as_bytes().iter().map(|&b| char::from(b)).collect(),
+        };
+        for (name, raw) in value.split(';').filter_map(|c| c.trim().split_once('=')) {
+            if name != crate::routes::auth::REFRESH_COOKIE {
+                continue;
+            }
+            let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+            if let Some(c) = forbidden_character(raw).or_else(|| forbidden_character(&decoded)) {
+                return Some(bad(name, c));
+            }
+        }
     }
     let path = req.uri().path();
     for (i, segment) in path.split('/').enumerate() {

@@ -459,7 +459,7 @@ impl TestApp {
     }
 }
 
-async fn read(resp: Response) -> Answer {
+pub async fn read(resp: Response) -> Answer {
     let status = resp.status();
     let headers = resp.headers().clone();
     let raw = resp.into_body().into_vec().await.unwrap_or_default();

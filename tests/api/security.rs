@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
 use crate::common::{
-    Answer, PASSWORD, Person, TestApp, accept, anon_post, basic, config_for, login,
+    Answer, PASSWORD, Person, TestApp, accept, anon_post, basic, config_for, login, read,
 };
 
 fn token_of(a: &Answer) -> String {
@@ -443,6 +443,29 @@ async fn control_characters_are_refused_by_name_before_the_database() {
         .send()
         .await;
     assert!(a.0.status().is_client_error(), "{}", a.0.status());
+    // The refresh cookie, percent-encoded or as a C1 control character, even when the body carries
+    // the token and the cookie would not be used.
+    let cookies: [&[u8]; 3] = [
+        b"ips_refresh=ab%01cd",
+        "other=1; ips_refresh=ab\u{85}cd".as_bytes(),
+        // A lone byte 0x85, as a client sending Latin-1 does.
+        b"ips_refresh=ab\x85cd",
+    ];
+    for cookie in cookies {
+        let header = poem::http::HeaderValue::from_bytes(cookie).expect("a header value");
+        let a = read(
+            app.cli
+                .post("/api/v1/auth/logout")
+                .header("cookie", header)
+                .body_json(&json!({"refresh_token": "whatever"}))
+                .send()
+                .await
+                .0,
+        )
+        .await
+        .problem(400);
+        assert_eq!(a.fields(), vec!["ips_refresh"], "{cookie:?}");
+    }
     app.finish().await;
 }
 

@@ -1006,3 +1006,86 @@ async fn webhooks_do_not_follow_redirects() {
     assert_eq!(list[0]["outcome"], "retrying");
     app.finish().await;
 }
+
+/// Accepts one connection, reads the request head and hands the stream on.
+async fn one_request(listener: &TcpListener) -> Option<TcpStream> {
+    let (mut s, _) = listener.accept().await.ok()?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    Some(s)
+}
+
+#[tokio::test]
+async fn webhooks_read_at_most_64_kib_of_an_answer() {
+    let app = TestApp::start_with(allow_private).await;
+    let m = app.municipality("101").await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    // 200, then a body without end: the receiver counts what it could write before the sender hung up.
+    const CAP: usize = 256 * 1024 * 1024;
+    let written = tokio::spawn(async move {
+        let mut s = one_request(&listener).await.expect("a request");
+        let _ = s
+            .write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+            .await;
+        let piece = [b'x'; 16 * 1024];
+        let mut written = 0usize;
+        while written < CAP {
+            let framed = [b"4000\r\n".as_slice(), &piece, b"\r\n"].concat();
+            if s.write_all(&framed).await.is_err() {
+                break;
+            }
+            written += piece.len();
+        }
+        written
+    });
+    let (id, _) = subscribe(&app, &m, &url, &["*"]).await;
+    event(&app, &m, EventType::CandidateUpdated).await;
+    assert_eq!(pass(&app.state, Utc::now()).await, 1);
+    let written = written.await.expect("receiver");
+    assert!(written < CAP, "the sender kept reading: {written} bytes");
+    let list = deliveries(&app, &m, &id).await;
+    assert_eq!(list[0]["status_code"], 200);
+    assert_eq!(list[0]["outcome"], "delivered");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn webhooks_give_a_silent_receiver_ten_seconds() {
+    let app = TestApp::start_with(allow_private).await;
+    let m = app.municipality("101").await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    // Reads the request and never answers (holds the connection for a minute).
+    tokio::spawn(async move {
+        if let Some(s) = one_request(&listener).await {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            drop(s);
+        }
+    });
+    let (id, _) = subscribe(&app, &m, &url, &["*"]).await;
+    event(&app, &m, EventType::CandidateUpdated).await;
+    let started = std::time::Instant::now();
+    assert_eq!(pass(&app.state, Utc::now()).await, 1);
+    // Not sooner than the 10 s (a timer never fires early); the error below says it was the timeout.
+    let waited = started.elapsed();
+    assert!(waited >= std::time::Duration::from_secs(10), "{waited:?}");
+    let list = deliveries(&app, &m, &id).await;
+    assert!(list[0]["status_code"].is_null());
+    assert_eq!(list[0]["outcome"], "retrying");
+    assert!(
+        list[0]["error"]
+            .as_str()
+            .expect("error")
+            .starts_with("timed out"),
+        "{}",
+        list[0]["error"]
+    );
+    app.finish().await;
+}

@@ -25,7 +25,8 @@ use crate::{
     state::AppState,
 };
 
-const COOKIE: &str = "ips_refresh";
+/// The refresh token's cookie.
+pub const REFRESH_COOKIE: &str = "ips_refresh";
 /// Set and cleared together with the refresh cookie, but readable by the portal's scripts and holding
 /// no secret: it only tells the portal that a session may exist, so a start without one makes no
 /// refresh request at all (a refused request is an error in the browser's console).
@@ -318,7 +319,7 @@ pub struct AuthApi;
 fn clear_cookies() -> WithMarker<LogoutResponse> {
     WithMarker(
         LogoutResponse::Done(format!(
-            "{COOKIE}=; Path=/api/v1/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=0"
+            "{REFRESH_COOKIE}=; Path=/api/v1/auth; HttpOnly; Secure; SameSite=Strict; Max-Age=0"
         )),
         format!("{MARKER}=; Path=/; Secure; SameSite=Strict; Max-Age=0"),
     )
@@ -330,7 +331,7 @@ fn respond(tokens: Tokens) -> WithMarker<LoginResponse> {
         .num_seconds()
         .max(0);
     let cookie = format!(
-        "{COOKIE}={}; Path=/api/v1/auth; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age}",
+        "{REFRESH_COOKIE}={}; Path=/api/v1/auth; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age}",
         tokens.refresh_token
     );
     let marker = format!("{MARKER}=1; Path=/; Secure; SameSite=Strict; Max-Age={max_age}");
