@@ -1,17 +1,28 @@
 //! argon2id password hashing (OWASP parameters: 19 MiB, t=2, p=1) on a fixed set of hashing threads.
 //!
-//! Each thread owns one argon2 memory area and reuses it for every hash. Hashing on the blocking pool
-//! instead let every short-lived blocking thread allocate its own 19 MiB, and the allocator kept each
-//! thread's arena: a few hundred logins took the server from 27 MiB to 600 MiB and it never came
-//! back. With `n` threads the hashing memory is `n × 19 MiB` at most, allocated on the first login.
-//! A semaphore in front of the threads keeps waiting logins in the async world, so a login flood
-//! queues there and cannot take every core.
-use std::sync::{Arc, Mutex, OnceLock, mpsc};
+//! Each thread owns one argon2 memory area and reuses it while logins keep coming. Hashing on the
+//! blocking pool instead let every short-lived blocking thread allocate its own 19 MiB, and the
+//! allocator kept each thread's arena: a few hundred logins took the server from 27 MiB to 600 MiB
+//! and it never came back. With `n` threads the hashing memory is `n × 19 MiB` at most, and a thread
+//! gives its area back when no job follows within `KEEP_AREA_FOR` (or another thread is already
+//! waiting for the next job): an area that size is its own mapping, so the memory returns to the
+//! system and an idle server is back at its size before the logins. A semaphore in front of the
+//! threads keeps waiting logins in the async world, so a login flood queues there and cannot take
+//! every core.
+use std::{
+    sync::{
+        Arc, Mutex, OnceLock, TryLockError,
+        atomic::{AtomicUsize, Ordering},
+        mpsc::{self, RecvTimeoutError},
+    },
+    time::Duration,
+};
 
 use argon2::{
     Algorithm, Argon2, Block, Params, PasswordHash, Version,
     password_hash::{Output, ParamsString, SaltString, rand_core::OsRng},
 };
+use memmap2::MmapMut;
 use tokio::sync::{Semaphore, oneshot};
 
 use super::DomainError;
@@ -22,12 +33,60 @@ fn params() -> Params {
 }
 
 /// One unit of work for a hashing thread: it gets the thread's memory area.
-type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
+type Job = Box<dyn FnOnce(&mut Area) + Send>;
+
+/// A hashing thread's argon2 memory: an anonymous mapping of its own, counted in `held` while mapped.
+/// Unmapping it gives the memory back to the system at once, which memory from the allocator would not
+/// be (glibc keeps a thread's freed 19 MiB in that thread's arena).
+struct Area {
+    map: Option<MmapMut>,
+    held: Arc<AtomicUsize>,
+}
+
+impl Area {
+    fn new(held: Arc<AtomicUsize>) -> Self {
+        Self { map: None, held }
+    }
+
+    /// `blocks` blocks, mapped on first use and reused after (it only grows).
+    fn get(&mut self, blocks: usize) -> Result<&mut [Block], String> {
+        let bytes = blocks * std::mem::size_of::<Block>();
+        if self.map.as_ref().is_none_or(|m| m.len() < bytes) {
+            let map = MmapMut::map_anon(bytes).map_err(|e| format!("hashing memory: {e}"))?;
+            if self.map.replace(map).is_none() {
+                self.held.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let map = self.map.as_mut().expect("mapped above");
+        let ptr = map.as_mut_ptr();
+        debug_assert!(ptr.cast::<Block>().is_aligned() && map.len() >= bytes);
+        // SAFETY: the mapping is page-aligned (more than `Block`'s 64 bytes), at least `bytes` long,
+        // readable and writable, and borrowed mutably for the slice's lifetime; `Block` is plain
+        // `[u64; 128]`, so every bit pattern (the mapping starts zeroed) is a valid `Block`.
+        Ok(unsafe { std::slice::from_raw_parts_mut(ptr.cast::<Block>(), blocks) })
+    }
+
+    fn is_held(&self) -> bool {
+        self.map.is_some()
+    }
+
+    /// Gives the memory back to the system.
+    fn release(&mut self) {
+        if self.map.take().is_some() {
+            self.held.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// How long a hashing thread keeps its memory area for the next job after one.
+const KEEP_AREA_FOR: Duration = Duration::from_millis(250);
 
 #[derive(Clone)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
     jobs: mpsc::Sender<Job>,
+    /// Memory areas the hashing threads hold now.
+    areas: Arc<AtomicUsize>,
 }
 
 /// A hash of a random password, verified against when a username does not exist, so that a missing
@@ -35,21 +94,13 @@ pub struct Hasher {
 fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
-        let mut memory = Vec::new();
+        let mut memory = Area::new(Arc::default());
         hash_with(&mut memory, &rand::random::<[u8; 32]>()).expect("hashing")
     })
 }
 
-/// Grows `memory` to `blocks` blocks (it never shrinks: the next hash reuses it).
-fn area(memory: &mut Vec<Block>, blocks: usize) -> &mut [Block] {
-    if memory.len() < blocks {
-        memory.resize(blocks, Block::default());
-    }
-    &mut memory[..blocks]
-}
-
 /// A new PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`) for `password`.
-fn hash_with(memory: &mut Vec<Block>, password: &[u8]) -> Result<String, String> {
+fn hash_with(memory: &mut Area, password: &[u8]) -> Result<String, String> {
     let params = params();
     let salt = SaltString::generate(&mut OsRng);
     let mut salt_bytes = [0u8; 64];
@@ -63,7 +114,7 @@ fn hash_with(memory: &mut Vec<Block>, password: &[u8]) -> Result<String, String>
             password,
             salt_bytes,
             &mut out,
-            area(memory, params.block_count()),
+            memory.get(params.block_count())?,
         )
         .map_err(|e| e.to_string())?;
     let hash = PasswordHash {
@@ -77,7 +128,7 @@ fn hash_with(memory: &mut Vec<Block>, password: &[u8]) -> Result<String, String>
 }
 
 /// Whether `password` matches the PHC string `hash` (with the parameters stored in it).
-fn verify_with(memory: &mut Vec<Block>, password: &[u8], hash: &str) -> bool {
+fn verify_with(memory: &mut Area, password: &[u8], hash: &str) -> bool {
     let mut check = || -> Option<bool> {
         let parsed = PasswordHash::new(hash).ok()?;
         let algorithm = Algorithm::try_from(parsed.algorithm).ok()?;
@@ -95,7 +146,7 @@ fn verify_with(memory: &mut Vec<Block>, password: &[u8], hash: &str) -> bool {
                 password,
                 salt_bytes,
                 &mut out,
-                area(memory, params.block_count()),
+                memory.get(params.block_count()).ok()?,
             )
             .ok()?;
         // `Output`'s equality is constant-time.
@@ -107,17 +158,42 @@ fn verify_with(memory: &mut Vec<Block>, password: &[u8], hash: &str) -> bool {
 impl Hasher {
     /// Starts `threads` hashing threads (at least one). They end when the last `Hasher` is dropped.
     pub fn new(threads: usize) -> Self {
+        Self::keeping_areas(threads, KEEP_AREA_FOR)
+    }
+
+    /// `new`, with the time a thread keeps its area for a next job.
+    fn keeping_areas(threads: usize, keep: Duration) -> Self {
         let threads = threads.max(1);
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
+        let areas = Arc::new(AtomicUsize::new(0));
         for i in 0..threads {
             let queue = Arc::clone(&queue);
+            let areas = Arc::clone(&areas);
             std::thread::Builder::new()
                 .name(format!("ips-hash-{i}"))
                 .spawn(move || {
-                    let mut memory = Vec::new();
+                    let mut memory = Area::new(areas);
                     loop {
                         // The lock is held only while waiting for the next job, never while hashing.
+                        if memory.is_held() {
+                            // Keep the area for a job that follows soon, unless another thread is
+                            // already waiting for it; else give the area back.
+                            let next = match queue.try_lock() {
+                                Ok(queue) => match queue.recv_timeout(keep) {
+                                    Ok(job) => Some(job),
+                                    Err(RecvTimeoutError::Timeout) => None,
+                                    Err(RecvTimeoutError::Disconnected) => return,
+                                },
+                                Err(TryLockError::WouldBlock) => None,
+                                Err(TryLockError::Poisoned(_)) => return,
+                            };
+                            match next {
+                                Some(job) => job(&mut memory),
+                                None => memory.release(),
+                            }
+                            continue;
+                        }
                         let job = match queue.lock() {
                             Ok(queue) => queue.recv(),
                             Err(_) => return,
@@ -133,13 +209,14 @@ impl Hasher {
         Self {
             permits: Arc::new(Semaphore::new(threads)),
             jobs,
+            areas,
         }
     }
 
     /// Runs `work` on a hashing thread once one is free.
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+        work: impl FnOnce(&mut Area) -> T + Send + 'static,
     ) -> Result<T, DomainError> {
         let _permit = self
             .permits
@@ -148,7 +225,7 @@ impl Hasher {
             .map_err(|e| DomainError::Internal(e.to_string()))?;
         let (tx, rx) = oneshot::channel();
         self.jobs
-            .send(Box::new(move |memory: &mut Vec<Block>| {
+            .send(Box::new(move |memory: &mut Area| {
                 let _ = tx.send(work(memory));
             }))
             .map_err(|_| DomainError::Internal("the hashing threads have stopped".into()))?;
@@ -172,6 +249,11 @@ impl Hasher {
             .run(move |memory| verify_with(memory, password.as_bytes(), &hash))
             .await;
         found && matches!(ok, Ok(true))
+    }
+
+    /// How many argon2 memory areas the hashing threads hold now (0 when idle).
+    pub fn areas_held(&self) -> usize {
+        self.areas.load(Ordering::Relaxed)
     }
 
     /// Computes the dummy hash ahead of the first login, so that the first miss is not faster.
@@ -220,5 +302,32 @@ mod tests {
         assert!(hasher.verify("correct horse", Some(&ours)).await);
         assert!(!hasher.verify("correct horse", None).await);
         assert!(!hasher.verify("correct horse", Some("not a hash")).await);
+    }
+
+    #[tokio::test]
+    async fn idle_threads_give_their_memory_back() {
+        // Kept for the next job: the area is counted before the hash's answer is sent.
+        let keeping = Hasher::keeping_areas(1, Duration::from_secs(3600));
+        assert_eq!(keeping.areas_held(), 0, "nothing before the first hash");
+        let a = keeping.hash("one").await.unwrap();
+        assert_eq!(keeping.areas_held(), 1, "the area is kept for the next job");
+        assert!(keeping.verify("one", Some(&a)).await);
+        assert_eq!(keeping.areas_held(), 1, "and reused");
+
+        // Given back when no job follows: wait (up to 30 s) until both threads have.
+        let hasher = Hasher::keeping_areas(2, Duration::ZERO);
+        let (a, b) = tokio::join!(hasher.hash("one"), hasher.hash("two"));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        for _ in 0..300 {
+            if hasher.areas_held() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(hasher.areas_held(), 0, "idle threads hold no memory");
+        // The threads still work after giving their areas back.
+        assert!(hasher.verify("one", Some(&a)).await);
+        assert!(hasher.verify("two", Some(&b)).await);
+        assert!(!hasher.verify("two", Some(&a)).await);
     }
 }
