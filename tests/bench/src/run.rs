@@ -479,6 +479,9 @@ async fn measure(
             }
         }
     }
+    // Idle: two seconds after the last request (the hashing threads give their areas back within a
+    // quarter of a second of the last login).
+    tokio::time::sleep(Duration::from_secs(2)).await;
     rep.memory.idle_end = procfs::rss_mib(server.pid);
     rep.memory.hwm = procfs::hwm_mib(server.pid);
     rep.locked_in_log = server.log_count("database is locked");
