@@ -289,7 +289,10 @@ async fn list_pages_with_a_cursor() {
     }
     // An empty cursor is the first page, as the published pattern says.
     let first = app
-        .get(&format!("{CANDIDATES}?limit=2&cursor="), &m.coordinator.token)
+        .get(
+            &format!("{CANDIDATES}?limit=2&cursor="),
+            &m.coordinator.token,
+        )
         .await
         .expect(200);
     let first: Vec<&str> = first.body["items"]
