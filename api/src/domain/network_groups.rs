@@ -907,7 +907,7 @@ async fn views_for<C: ConnectionTrait>(
         .into_iter()
         .map(|g| {
             let mut my_attendance = mine.remove(&g.id).unwrap_or_default();
-            my_attendance.sort_by(|a, b| b.0.starts_at.cmp(&a.0.starts_at));
+            my_attendance.sort_by_key(|m| std::cmp::Reverse(m.0.starts_at));
             MyGroup {
                 next_session: next.remove(&g.id),
                 member: current.contains(&g.id),
