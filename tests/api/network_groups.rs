@@ -144,6 +144,19 @@ async fn the_coordinator_sets_up_a_group_and_sessions_follow_copenhagen_time() {
         assert_eq!(local.weekday().number_from_monday(), 1, "{s}");
         assert_eq!(local.time(), NaiveTime::from_hms_opt(9, 30, 0).unwrap());
     }
+    // Stopping the group removes the sessions ahead; starting it again makes them again.
+    for (active, version, expect_sessions) in [(false, "\"2\"", false), (true, "\"3\"", true)] {
+        app.request(
+            Method::PATCH,
+            &format!("{GROUPS}/{id}"),
+            Some(&m.coordinator.token),
+            Some(json!({"active": active})),
+            &[("if-match", version)],
+        )
+        .await
+        .expect(200);
+        assert_eq!(!sessions(&app, &m, &id).await.is_empty(), expect_sessions);
+    }
     // A stale version is 412.
     app.request(
         Method::PATCH,
@@ -190,6 +203,40 @@ async fn roles_and_municipalities() {
         &format!("{MINE}/{id}/join"),
         &other.candidate.token,
         json!({}),
+    )
+    .await
+    .problem(404);
+    let session = sessions(&app, &m, &id).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let elsewhere = &other.coordinator.token;
+    let today = today();
+    app.get(
+        &format!("{path}/sessions?from={today}&to={today}"),
+        elsewhere,
+    )
+    .await
+    .problem(404);
+    app.patch(
+        &format!("{path}/sessions/{session}"),
+        elsewhere,
+        json!({"topic": "x"}),
+    )
+    .await
+    .problem(404);
+    app.call(
+        Method::PUT,
+        &format!("{path}/sessions/{session}/attendance"),
+        Some(elsewhere),
+        Some(json!({"attendance": []})),
+    )
+    .await
+    .problem(404);
+    app.post(
+        &format!("{path}/invitations"),
+        elsewhere,
+        json!({"candidate_id": other.candidate.id}),
     )
     .await
     .problem(404);

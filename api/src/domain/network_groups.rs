@@ -554,10 +554,11 @@ pub async fn update(
     if let Some(ids) = facilitator_ids.filter(|_| facilitators_changed) {
         set_facilitators(&txn, g.id, &ids).await?;
     }
+    // A new schedule, a stop or a restart: the sessions ahead are made again (none while stopped).
     let moved = updated.weekday != g.weekday
         || updated.starts_at != g.starts_at
         || updated.duration_minutes != g.duration_minutes
-        || !updated.active;
+        || updated.active != g.active;
     if moved {
         let now = Utc::now();
         session::Entity::delete_many()
