@@ -16,6 +16,7 @@ import { pauseView } from '/views/pause.js';
 import { settingsView } from '/views/settings.js';
 import { careerView } from '/views/career.js';
 import { jobSupportView } from '/views/jobsupport.js';
+import { netGroupsView } from '/views/netgroups.js';
 
 const routes = [
   { path: '/login', view: loginView, public: true, title: 'login' },
@@ -26,6 +27,7 @@ const routes = [
   { path: '/goals/:id', view: goalView, title: 'goal', nav: 'home' },
   { path: '/career-profile', view: careerView, title: 'career', nav: 'home' },
   { path: '/job-support', view: jobSupportView, title: 'jobSupport', nav: 'home' },
+  { path: '/network-groups', view: netGroupsView, title: 'netGroups', nav: 'home' },
   { path: '/appointments', view: appointmentsView, title: 'appointments', nav: 'appointments', offline: true },
   { path: '/questionnaires/:key', view: questionnaireView, title: 'questionnaire', focusMode: true },
   { path: '/progress', view: progressView, title: 'progress', nav: 'progress' },

@@ -25,6 +25,7 @@ const SHELL = [
   '/views/pause.js',
   '/views/settings.js',
   '/views/jobsupport.js',
+  '/views/netgroups.js',
   '/icon.svg',
   '/manifest.webmanifest',
 ];

@@ -15,7 +15,9 @@ use crate::{
         accounts::{self, NewStaff, Settings},
         candidates::{self, NewCandidate},
         enrollment::{self, Outcome, Status, Transition},
-        identity, today,
+        identity,
+        network_groups::{self, NewGroup},
+        today,
         values::{Email, MunicipalityCode, Phone},
     },
     state::AppState,
@@ -91,6 +93,22 @@ pub async fn seed(state: &AppState) -> DomainResult<&'static [Login]> {
         municipality_id: m.id,
     };
     let as_coordinator = Reach::Scoped(coordinator, scope);
+    // A network group the demo candidates can join in the portal.
+    network_groups::create(
+        db,
+        coordinator,
+        scope,
+        NewGroup {
+            name: "Torsdagsgruppen".into(),
+            weekday: 4,
+            starts_at: "16:00".into(),
+            duration_minutes: 90,
+            location: Some("Jobcentret, mødelokale 2".into()),
+            online_url: None,
+            facilitator_ids: vec![consultant_id],
+        },
+    )
+    .await?;
     let start = today() - Duration::days(60);
     let people: [(&str, &str, Option<&Login>, &[Status]); 5] = [
         ("Sara", "Nielsen", Some(&LOGINS[2]), &[Status::Active]),

@@ -35,6 +35,9 @@ pub async fn run_once(state: &AppState) {
     if let Err(e) = domain::job_support_plans::tick(&state.db).await {
         tracing::error!(error = %e, job = "job_support_plans", "background job failed");
     }
+    if let Err(e) = domain::network_groups::tick(&state.db).await {
+        tracing::error!(error = %e, job = "network_groups", "background job failed");
+    }
     // Stored idempotent answers are kept 24 hours, failed-attempt counters an hour or two.
     if let Err(e) = crate::idempotency::purge(&state.db).await {
         tracing::error!(error = %e, job = "idempotency", "background job failed");

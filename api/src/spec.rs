@@ -51,6 +51,7 @@ pub const CREATED: &[&str] = &[
     "createCandidateAppointment",
     "createCandidateQuestionnaireAssignment",
     "proposeCandidateJobSupportPlan",
+    "createNetworkGroup",
 ];
 
 /// Public operations that check a password, a refresh token or client credentials (401) and count
@@ -93,6 +94,7 @@ pub const CONFLICTS: &[&str] = &[
     "acceptInvitation",
     "updateCandidateJobSupportPlan",
     "updateMyJobSupportPlan",
+    "putNetworkGroupSessionAttendance",
 ];
 
 /// The operation that answers the RFC 6749 way (`routes::auth`); its responses are its own.

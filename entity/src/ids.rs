@@ -111,3 +111,11 @@ id! {
     /// A job support plan.
     JobSupportPlanId
 }
+id! {
+    /// A network group (netværksgruppe).
+    NetworkGroupId
+}
+id! {
+    /// One meeting of a network group.
+    NetworkGroupSessionId
+}

@@ -48,6 +48,9 @@ candidate_owned!(
     inbox_item,
     job_support_plan,
     job_support_plan_change,
+    network_group_attendance,
+    network_group_member,
+    network_group_topic_suggestion,
     notification,
     questionnaire_assignment,
     questionnaire_response,
@@ -77,6 +80,8 @@ versioned!(
     goal.Id, UpdatedAt;
     job_support_plan.Id, UpdatedAt;
     municipality.Id, UpdatedAt;
+    network_group.Id, UpdatedAt;
+    network_group_session.Id, UpdatedAt;
     questionnaire_assignment.Id, UpdatedAt;
     request.Id;
     staff.Id, UpdatedAt;

@@ -413,6 +413,9 @@ vocabulary! {
         RequestAcknowledged = "request_acknowledged",
         /// A pause or stop request was carried out.
         RequestCarriedOut = "request_carried_out",
+        /// Staff invite the candidate to a network group (`data.network_group_id`); joining stays the
+        /// candidate's own choice.
+        NetworkGroupInvitation = "network_group_invitation",
     }
 }
 
@@ -528,6 +531,8 @@ vocabulary! {
         StaffInvitation = "staff.invitation",
         /// A job support plan.
         JobSupportPlan = "job_support_plan",
+        /// A network group: its settings, sessions, attendance, memberships, suggestions, invitations.
+        NetworkGroup = "network_group",
     }
 }
 
@@ -646,6 +651,12 @@ vocabulary! {
         JobSupportPlanEnded = "job_support_plan.ended",
         /// An active plan had no completed meeting within its check-in cadence (one per period).
         JobSupportPlanCheckInDue = "job_support_plan.check_in_due",
+        /// A candidate joined a network group (`network_group_id`, `candidate_id`).
+        NetworkGroupJoined = "network_group.joined",
+        /// A candidate left a network group (`network_group_id`, `candidate_id`).
+        NetworkGroupLeft = "network_group.left",
+        /// Staff recorded attendance at a session (`network_group_id`, `session_id`; never a topic).
+        NetworkGroupAttendanceRecorded = "network_group.attendance_recorded",
     }
 }
 

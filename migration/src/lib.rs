@@ -14,6 +14,7 @@ mod m20261202_000009_erasure;
 mod m20261202_000010_hot_path_indexes;
 mod m20261202_000011_career_profiles;
 mod m20261202_000012_job_support_plans;
+mod m20261202_000013_network_groups;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_hot_path_indexes::Migration),
             Box::new(m20261202_000011_career_profiles::Migration),
             Box::new(m20261202_000012_job_support_plans::Migration),
+            Box::new(m20261202_000013_network_groups::Migration),
         ]
     }
 }

@@ -479,3 +479,46 @@ test('answers given through an old questionnaire link are still kept', async () 
   const responses = await api.as('consultant').get(`/candidates/${c.id}/questionnaire-responses?questionnaire=energy`);
   assert.equal(responses.items.length, 1);
 });
+
+test('join a network group and see its session on my plan', async () => {
+  const c = await api.candidate({ given: 'Maja' });
+  // The demo group meets on Thursdays at 16:00 Copenhagen time; the next session's weekday is worked
+  // out where the people are, not in UTC.
+  const { access_token: token } = await api.call('POST', '/auth/login', null, { username: c.username, password: c.password });
+  const groups = await api.call('GET', '/me/network-groups', token);
+  const group = groups.items.find((g) => g.name === 'Torsdagsgruppen');
+  assert.ok(group && group.next_session, 'the demo group has a next session');
+  const inCopenhagen = (opts) => new Intl.DateTimeFormat('da-DK', { timeZone: 'Europe/Copenhagen', ...opts })
+    .format(new Date(group.next_session.starts_at));
+  assert.equal(inCopenhagen({ weekday: 'long' }), 'torsdag');
+  assert.equal(inCopenhagen({ hour: '2-digit', minute: '2-digit' }), '16.00');
+
+  await withPhone(async (page) => {
+    await logIn(page, server.base, c);
+    await page.getByRole('link', { name: 'Netværksgrupper' }).click();
+    await page.getByRole('heading', { name: 'Netværksgrupper', level: 1 }).waitFor();
+    const card = page.locator('section', { hasText: 'Torsdagsgruppen' });
+    await card.getByText('Hver torsdag kl. 16.00 (90 minutter)').waitFor();
+    await card.getByText('Du er ikke med i gruppen.').waitFor();
+    await card.getByRole('button', { name: 'Vær med i gruppen' }).click();
+    await card.getByText('Du er med i gruppen.').waitFor();
+
+    await card.getByLabel('Foreslå et emne').fill('Hvordan forbereder man sig til en jobsamtale?');
+    await card.getByRole('button', { name: 'Send forslag' }).click();
+    await page.getByText('Tak. Dit forslag er sendt til gruppens ledere.').first().waitFor();
+
+    await page.getByRole('link', { name: 'Tilbage til min plan' }).click();
+    const next = page.locator('section', { has: page.getByRole('heading', { name: 'Din næste netværksgruppe' }) });
+    await next.waitFor();
+    await next.getByText('Torsdagsgruppen').waitFor();
+    await next.getByText('kl. 16.00–17.30', { exact: false }).waitFor();
+    await shoot(page, 'journey-network-group-plan');
+
+    // Leaving is just as easy, and the plan no longer shows the group's session.
+    await page.getByRole('link', { name: 'Se netværksgrupperne' }).click();
+    await card.getByRole('button', { name: 'Meld mig ud af gruppen' }).click();
+    await card.getByText('Du er ikke med i gruppen.').waitFor();
+  });
+  const staffView = await api.as('coordinator').get(`/network-groups/${group.id}`);
+  assert.ok(staffView.topic_suggestions.some((s) => s.text === 'Hvordan forbereder man sig til en jobsamtale?'));
+});

@@ -67,6 +67,12 @@ async function tour(visit, { width } = {}) {
     await page.goto(`${server.base}/job-support`);
     await page.getByRole('heading', { name: 'Din konsulent har lavet et forslag' }).waitFor();
     await visit(page, '07b-job-support-proposed');
+    await page.goto(`${server.base}/network-groups`);
+    await page.getByRole('heading', { name: 'Netværksgrupper', level: 1 }).waitFor();
+    await visit(page, '07c-network-groups');
+    await page.getByRole('button', { name: 'Vær med i gruppen' }).first().click();
+    await page.getByText('Du er med i gruppen.').first().waitFor();
+    await visit(page, '07d-network-groups-member');
 
     await page.goto(`${server.base}/appointments`);
     await visit(page, '08-appointments');

@@ -62,6 +62,7 @@ test('the first load of every screen transfers at most 100 KB', async () => {
     const screens = [
       ['plan', '/'], ['goal', `/goals/${c.goal.id}`], ['goal-new', '/goals/new'], ['appointments', '/appointments'],
       ['questionnaire', '/questionnaires/who5'], ['progress', '/progress'], ['pause', '/pause'], ['settings', '/settings'], ['job-support', '/job-support'],
+      ['network-groups', '/network-groups'],
     ];
     for (const [name, path] of screens) report[name] = await firstLoad(context, path);
   } finally {

@@ -28,6 +28,7 @@ function noteLink(n) {
     return `/questionnaires/${encodeURIComponent(d.questionnaire)}${d.assignment_id ? `?assignment=${encodeURIComponent(d.assignment_id)}` : ''}`;
   }
   if (n.kind.startsWith('request')) return '/pause';
+  if (n.kind === 'network_group_invitation') return '/network-groups';
   return null;
 }
 
@@ -114,6 +115,19 @@ export async function planView(ctx) {
       ]
       : h('p', null, t.home.noAppointment),
     h('a', { href: '/appointments', class: 'btn secondary' }, t.home.allAppointments)));
+
+  // My next network-group session when I am in a group; always a way to the groups.
+  const ng = plan.next_network_group_session;
+  if (ng && (!asOf || new Date(ng.ends_at) > new Date())) {
+    parts.push(h('section', { class: 'card', 'aria-labelledby': 'ng-h' },
+      h('h2', { id: 'ng-h' }, t.home.netGroupTitle),
+      h('p', { class: 'big' }, t.appt.when(cap(fmtDay(ng.starts_at)), fmtTime(ng.starts_at), fmtTime(ng.ends_at))),
+      h('p', null, ng.name),
+      ng.location ? h('p', null, ng.location) : null,
+      h('a', { href: '/network-groups', class: 'btn secondary wide' }, t.home.netGroupsLink)));
+  } else {
+    parts.push(h('p', null, h('a', { href: '/network-groups', class: 'btn secondary wide' }, t.titles.netGroups)));
+  }
 
   const proposed = plan.proposed_goals || [];
   if (proposed.length) {

@@ -170,6 +170,19 @@ const ACCESS: &[(&str, &[Who], Option<&str>)] = &[
     ("updateMyJobSupportPlan", SELF, None),
     ("acceptMyJobSupportPlan", SELF, None),
     ("listMyJobSupportPlanHistory", SELF, None),
+    ("listNetworkGroups", STAFF, None),
+    ("createNetworkGroup", COORDINATOR, None),
+    ("getNetworkGroup", STAFF, None),
+    ("updateNetworkGroup", COORDINATOR, None),
+    ("listNetworkGroupSessions", STAFF, None),
+    ("updateNetworkGroupSession", STAFF, None),
+    ("putNetworkGroupSessionAttendance", STAFF, None),
+    ("inviteToNetworkGroup", STAFF, None),
+    ("listMyNetworkGroups", SELF, None),
+    ("joinMyNetworkGroup", SELF, None),
+    ("leaveMyNetworkGroup", SELF, None),
+    ("suggestMyNetworkGroupTopic", SELF, None),
+    ("getNetworkGroupsReport", MUNICIPALITY_WIDE, REPORTS),
 ];
 
 fn access(op: &str) -> Option<(&'static [Who], Option<&'static str>)> {
@@ -417,7 +430,7 @@ impl<'a> Schemas<'a> {
                 let text = match (name, s["format"].as_str(), s["pattern"].as_str()) {
                     ("email", _, _) => "someone@example.org".to_string(),
                     ("phone", _, _) => "+45 1234 5678".to_string(),
-                    ("consultant_id", _, _) => ctx.consultant.to_string(),
+                    ("consultant_id" | "facilitator_ids", _, _) => ctx.consultant.to_string(),
                     ("municipality_id", _, _) => ctx.municipality.to_string(),
                     // A webhook target: a public address (no connection is made when subscribing),
                     // and every event type.
@@ -427,6 +440,8 @@ impl<'a> Schemas<'a> {
                     (_, Some("date"), _) => chrono::Utc::now().date_naive().to_string(),
                     (_, Some("date-time"), _) => chrono::Utc::now().to_rfc3339(),
                     (_, _, Some("^[0-9]{3}$")) => "999".to_string(),
+                    // A network group's Copenhagen start time.
+                    (_, _, Some("^([01][0-9]|2[0-3]):[0-5][0-9]$")) => "16:00".to_string(),
                     _ => "x".repeat(min),
                 };
                 Value::String(text)

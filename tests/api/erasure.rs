@@ -92,6 +92,7 @@ async fn reports(app: &TestApp, m: &Municipality) -> Vec<(String, Value)> {
         "questionnaires/who5",
         "durations",
         "fidelity",
+        "network-groups",
     ] {
         let body = app
             .get(
@@ -331,6 +332,31 @@ async fn erasure_removes_personal_data_and_keeps_every_report() {
     )
     .await
     .expect(200);
+    // A network group she joins and suggests a topic for.
+    let group = app
+        .post(
+            "/api/v1/network-groups",
+            staff,
+            json!({"name": "Torsdagsgruppen", "weekday": 4, "starts_at": "16:00",
+                   "duration_minutes": 90, "facilitator_ids": [m.consultant.id]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let group_path = format!(
+        "/api/v1/me/network-groups/{}",
+        group["id"].as_str().expect("group id")
+    );
+    app.post(&format!("{group_path}/join"), &access, json!({}))
+        .await
+        .expect(200);
+    app.post(
+        &format!("{group_path}/topic-suggestions"),
+        &access,
+        json!({"text": "Snak om Quorbelnisse-angst"}),
+    )
+    .await
+    .expect(201);
     let feed = app
         .call(
             Method::POST,
@@ -453,6 +479,7 @@ async fn erasure_removes_personal_data_and_keeps_every_report() {
         username,
         "Xyloblomst",
         "chef@xyloblomst.example",
+        "Quorbelnisse",
     ];
     for n in needles {
         assert!(

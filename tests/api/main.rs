@@ -17,6 +17,7 @@ mod journal;
 mod login;
 mod me;
 mod municipalities;
+mod network_groups;
 mod privacy;
 mod questionnaires;
 mod reports;

@@ -29,6 +29,7 @@ use super::{
     access::Reach,
     appointments::AppointmentStatus,
     journal::{self, Subject},
+    network_groups::MySession,
     on_unique, sha256_hex,
 };
 use crate::db::Db;
@@ -231,7 +232,19 @@ async fn render(db: &Db, candidate_id: CandidateId, show_details: bool) -> Domai
         .limit(MAX_ENTRIES)
         .all(db.read())
         .await?;
-    Ok(ics(&rows, Words::for_language(c.language), show_details))
+    let groups = super::network_groups::my_sessions(
+        db.read(),
+        candidate_id,
+        Utc::now() - Duration::days(PAST_DAYS),
+        MAX_ENTRIES,
+    )
+    .await?;
+    Ok(ics_with(
+        &rows,
+        &groups,
+        Words::for_language(c.language),
+        show_details,
+    ))
 }
 
 /// The few words the feed itself writes.
@@ -241,6 +254,7 @@ pub struct Words {
     meeting: &'static str,
     cancelled: &'static str,
     online: &'static str,
+    network_group: &'static str,
 }
 
 impl Words {
@@ -251,6 +265,7 @@ impl Words {
                 meeting: "Meeting",
                 cancelled: "Cancelled",
                 online: "Online",
+                network_group: "Network group",
             }
         } else {
             Self {
@@ -258,6 +273,7 @@ impl Words {
                 meeting: "Møde",
                 cancelled: "Aflyst",
                 online: "Online",
+                network_group: "Netværksgruppe",
             }
         }
     }
@@ -266,6 +282,18 @@ impl Words {
 /// The calendar of these appointments. UIDs are the appointment ids, so an entry keeps its identity
 /// through every change, and `SEQUENCE` tells calendars which version is newer.
 pub fn ics(rows: &[appointment::Model], words: Words, show_details: bool) -> String {
+    ics_with(rows, &[], words, show_details)
+}
+
+/// The calendar of these appointments and network-group sessions. A session says only "Netværksgruppe"
+/// (or "Network group") and the place: never the group's name or the session's topic, whatever the
+/// detail setting, since a group's name can tell what it is for.
+pub fn ics_with(
+    rows: &[appointment::Model],
+    sessions: &[MySession],
+    words: Words,
+    show_details: bool,
+) -> String {
     let mut cal = Calendar::new();
     cal.name(words.calendar)
         .timezone("Europe/Copenhagen")
@@ -274,7 +302,34 @@ pub fn ics(rows: &[appointment::Model], words: Words, show_details: bool) -> Str
     for a in rows {
         cal.push(event(a, words, show_details));
     }
+    for s in sessions {
+        cal.push(session_event(s, words));
+    }
     cal.done().to_string()
+}
+
+fn session_event(s: &MySession, words: Words) -> Event {
+    let mut e = Event::new();
+    e.uid(&s.id.to_string())
+        .timestamp(s.updated_at)
+        .created(s.created_at)
+        .last_modified(s.updated_at)
+        .sequence(s.version.max(0) as u32)
+        .starts(s.starts_at)
+        .ends(s.ends_at)
+        .summary(words.network_group)
+        .class(Class::Private)
+        .status(EventStatus::Confirmed);
+    match (&s.location, &s.online_url) {
+        (Some(place), _) => {
+            e.location(place);
+        }
+        (None, Some(_)) => {
+            e.location(words.online);
+        }
+        (None, None) => {}
+    }
+    e.done()
 }
 
 fn event(a: &appointment::Model, words: Words, show_details: bool) -> Event {

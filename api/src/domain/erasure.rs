@@ -288,6 +288,9 @@ async fn wipe<C: ConnectionTrait>(
         .filter(job_support_plan::Column::CandidateId.eq(id))
         .exec(txn)
         .await?;
+    // Network groups: the candidate's own topic suggestions go; memberships end (attendance stays, by
+    // id only, for the network-group report).
+    super::network_groups::erase(txn, id).await?;
 
     // The change feed carried the municipality's reference with the candidate's events.
     scrub_events(txn, c.municipality_id, id).await?;

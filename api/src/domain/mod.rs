@@ -15,6 +15,7 @@ pub mod identity;
 pub mod inbox;
 pub mod job_support_plans;
 pub mod journal;
+pub mod network_groups;
 pub mod notifications;
 pub mod pagination;
 pub mod passwords;

@@ -20,6 +20,8 @@ pub struct Plan {
     pub due_questionnaires: Vec<entity::questionnaire_assignment::Model>,
     /// The latest WHO-5 response.
     pub latest_wellbeing: Option<entity::questionnaire_response::Model>,
+    /// The next session of a network group I am in (one query).
+    pub next_network_group_session: Option<super::network_groups::MySession>,
 }
 
 pub async fn load(db: &Db, reach: &Reach) -> DomainResult<Plan> {
@@ -53,8 +55,13 @@ pub async fn load(db: &Db, reach: &Reach) -> DomainResult<Plan> {
         Vec::new()
     };
     let latest_wellbeing = super::questionnaires::latest_who5(conn, candidate_id).await?;
+    let next_network_group_session =
+        super::network_groups::my_sessions(conn, candidate_id, chrono::Utc::now(), 1)
+            .await?
+            .pop();
     let candidate = reached.into_candidate();
     Ok(Plan {
+        next_network_group_session,
         due_questionnaires,
         latest_wellbeing,
         next_appointments,

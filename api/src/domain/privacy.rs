@@ -162,6 +162,7 @@ async fn export_more<C: ConnectionTrait>(
         })
         .collect();
     doc["job_support_plans"] = super::job_support_plans::export(db, candidate_id).await?;
+    doc["network_groups"] = super::network_groups::export(db, candidate_id).await?;
     Ok(())
 }
 

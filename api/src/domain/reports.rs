@@ -61,7 +61,7 @@ impl Window {
 
     /// The first instant of `from` and the first instant after `to`, for timestamps: days are the
     /// days where the people are (Europe/Copenhagen).
-    fn instants(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+    pub fn instants(&self) -> (DateTime<Utc>, DateTime<Utc>) {
         let start_of = |d: NaiveDate| {
             let midnight = d.and_time(NaiveTime::MIN);
             Copenhagen
@@ -237,6 +237,20 @@ pub struct Fidelity {
     pub in_aftercare: i64,
     /// Courses started in the window whose career profile was completed within 30 days of the start.
     pub career_profile_within_30_days: Share,
+}
+
+/// Network groups in a window (SPEC §4.12).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkGroups {
+    /// Groups with at least one session held in the window.
+    pub groups: i64,
+    /// Sessions held: not cancelled, started within the window and by now.
+    pub sessions_held: i64,
+    /// Candidates who attended at least one of those sessions.
+    pub participants: i64,
+    /// Attended member-sessions of all member-sessions: for each session held, each candidate who was
+    /// a member during it.
+    pub attendance: Share,
 }
 
 /// The two expressions the backends write differently.
@@ -666,6 +680,64 @@ pub async fn fidelity<C: ConnectionTrait>(
         within_30_days: Share::of(within, courses),
         in_aftercare,
         career_profile_within_30_days: Share::of(profiles_within, courses),
+    })
+}
+
+/// The network-group figures: sessions held in the window (not cancelled, started by now), the groups
+/// that held them, the candidates who came, and attended ÷ member-sessions (each session held, times
+/// each candidate who was a member during it).
+pub async fn network_groups<C: ConnectionTrait>(
+    db: &C,
+    municipality_id: MunicipalityId,
+    window: Window,
+) -> DomainResult<NetworkGroups> {
+    let (start, end) = window.instants();
+    let end = end.min(Utc::now());
+    let held = "s.municipality_id = $1 AND s.starts_at >= $2 AND s.starts_at < $3 \
+                AND s.starts_at <= $4 AND s.cancelled = $5";
+    let values = || -> Vec<Value> {
+        vec![
+            municipality_id.into(),
+            start.into(),
+            end.into(),
+            end.into(),
+            false.into(),
+        ]
+    };
+    let sql = format!(
+        "SELECT COUNT(*), COUNT(DISTINCT s.group_id) FROM network_group_sessions s WHERE {held}"
+    );
+    let rows = query(db, &sql, values()).await?;
+    let (sessions_held, groups) = match rows.first() {
+        Some(r) => (get::<i64>(r, 0)?, get::<i64>(r, 1)?),
+        None => (0, 0),
+    };
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT DISTINCT s.id, m.candidate_id FROM network_group_sessions s \
+         JOIN network_group_members m ON m.group_id = s.group_id AND m.joined_at <= s.ends_at \
+         AND (m.left_at IS NULL OR m.left_at >= s.starts_at) WHERE {held}) t"
+    );
+    let rows = query(db, &sql, values()).await?;
+    let member_sessions = match rows.first() {
+        Some(r) => get::<i64>(r, 0)?,
+        None => 0,
+    };
+    let sql = format!(
+        "SELECT COUNT(*), COUNT(DISTINCT a.candidate_id) FROM network_group_attendance a \
+         JOIN network_group_sessions s ON s.id = a.session_id WHERE {held} AND a.attended = $6"
+    );
+    let mut v = values();
+    v.push(true.into());
+    let rows = query(db, &sql, v).await?;
+    let (attended, participants) = match rows.first() {
+        Some(r) => (get::<i64>(r, 0)?, get::<i64>(r, 1)?),
+        None => (0, 0),
+    };
+    Ok(NetworkGroups {
+        groups,
+        sessions_held,
+        participants,
+        attendance: Share::of(attended, member_sessions),
     })
 }
 

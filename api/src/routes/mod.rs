@@ -10,6 +10,7 @@ pub mod events;
 pub mod goals;
 pub mod inbox;
 pub mod job_support_plans;
+pub mod network_groups;
 pub mod notifications;
 pub mod ops;
 pub mod plan;
@@ -38,6 +39,9 @@ pub enum Tag {
     /// Job support plans (jobstøtteplan): staff propose, the candidate accepts and writes their own
     /// early signs and what helps.
     JobSupportPlans,
+    /// Network groups (netværksgrupper): weekly groups run by staff; candidates see them, join, leave
+    /// and suggest topics; staff record attendance.
+    NetworkGroups,
     /// The candidate's home screen.
     Plan,
     /// The candidate's own data: export and access log; the coordinator's audit log.

@@ -82,6 +82,7 @@ pub const PORTAL_ROUTES: &[&str] = &[
     "/goals/:id",
     "/career-profile",
     "/job-support",
+    "/network-groups",
     "/appointments",
     "/questionnaires/:key",
     "/progress",

@@ -1,7 +1,10 @@
 //! `GET /me/plan`: the candidate's home screen in one request.
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
-    ids::{AppointmentId, AssignmentId, CandidateId, RequestId, StaffId},
+    ids::{
+        AppointmentId, AssignmentId, CandidateId, NetworkGroupId, NetworkGroupSessionId, RequestId,
+        StaffId,
+    },
     types::{
         AppointmentKind, AppointmentReply, QuestionnaireKey, RequestKind, RequestStatus,
         WellbeingBand,
@@ -126,6 +129,27 @@ pub struct PlanRequest {
     pub created_at: DateTime<Utc>,
 }
 
+/// The next session of a network group I am in.
+#[derive(Object, Debug)]
+pub struct PlanNetworkGroupSession {
+    /// The session.
+    pub id: NetworkGroupSessionId,
+    /// The group (see `GET /me/network-groups`).
+    pub network_group_id: NetworkGroupId,
+    /// The group's name.
+    pub name: String,
+    /// Start.
+    pub starts_at: DateTime<Utc>,
+    /// End.
+    pub ends_at: DateTime<Utc>,
+    /// Where the group meets.
+    #[oai(nullable)]
+    pub location: Option<String>,
+    /// The group's online meeting link.
+    #[oai(nullable)]
+    pub online_url: Option<String>,
+}
+
 /// Everything the portal's home screen shows.
 #[derive(Object, Debug)]
 pub struct Plan {
@@ -149,6 +173,10 @@ pub struct Plan {
     pub latest_wellbeing: Option<PlanWellbeing>,
     /// Pause or stop requests that are `open` or `acknowledged`.
     pub open_requests: Vec<PlanRequest>,
+    /// The next session (not cancelled, not yet ended) of a network group I am in; `null` when I am in
+    /// none or none is planned.
+    #[oai(nullable)]
+    pub next_network_group_session: Option<PlanNetworkGroupSession>,
 }
 
 pub struct PlanApi;
@@ -225,6 +253,17 @@ impl PlanApi {
                     })
                 })
                 .transpose()?,
+            next_network_group_session: p.next_network_group_session.map(|s| {
+                PlanNetworkGroupSession {
+                    id: s.id,
+                    network_group_id: s.group_id,
+                    name: s.name,
+                    starts_at: s.starts_at,
+                    ends_at: s.ends_at,
+                    location: s.location,
+                    online_url: s.online_url,
+                }
+            }),
             open_requests: p
                 .open_requests
                 .into_iter()

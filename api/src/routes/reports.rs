@@ -421,6 +421,45 @@ impl Example for FidelityReport {
     }
 }
 
+/// Network groups in a window (SPEC §4.12).
+#[derive(Object, Clone, Debug)]
+#[oai(example)]
+pub struct NetworkGroupsReport {
+    /// Groups that held at least one session in the window.
+    pub groups: i64,
+    /// Sessions held: not cancelled, started within the window and by now.
+    pub sessions_held: i64,
+    /// Candidates who came to at least one of those sessions.
+    pub participants: i64,
+    /// Attended member-sessions: `count` sessions attended, `percent` of all member-sessions (each
+    /// session held, for each candidate who was in the group during it); `percent` is `null` when
+    /// there were none.
+    pub attendance: Share,
+}
+
+impl From<reports::NetworkGroups> for NetworkGroupsReport {
+    fn from(r: reports::NetworkGroups) -> Self {
+        Self {
+            groups: r.groups,
+            sessions_held: r.sessions_held,
+            participants: r.participants,
+            attendance: r.attendance.into(),
+        }
+    }
+}
+
+impl Example for NetworkGroupsReport {
+    fn example() -> Self {
+        reports::NetworkGroups {
+            groups: 3,
+            sessions_held: 36,
+            participants: 21,
+            attendance: reports::Share::of(190, 252),
+        }
+        .into()
+    }
+}
+
 /// Defines a report's 200 response: JSON, or CSV when asked for, with the CSV's file name.
 /// (`doc` is a literal: poem-openapi reads the descriptions before macros such as `concat!` expand.)
 macro_rules! report_response {
@@ -479,6 +518,14 @@ report_response!(
     FidelityReport,
     "The fidelity report: JSON, or with `Accept: text/csv` one CSV row per figure and \
      `Content-Disposition: attachment; filename=\"ips-fidelity-<from>-<to>.csv\"`."
+);
+
+report_response!(
+    NetworkGroupsResponse,
+    NetworkGroupsContent,
+    NetworkGroupsReport,
+    "The network-groups report: JSON, or with `Accept: text/csv` one CSV row per figure and \
+     `Content-Disposition: attachment; filename=\"ips-network-groups-<from>-<to>.csv\"`."
 );
 
 /// One figure of a report: one CSV row.
@@ -908,6 +955,55 @@ impl ReportsApi {
             FidelityContent::Csv,
         );
         Ok(FidelityResponse::Ok(body, file))
+    }
+
+    /// Network groups
+    ///
+    /// For the network-group sessions held between `from` and `to` (Copenhagen days; held = not
+    /// cancelled and started by now): how many groups held them, how many sessions, how many
+    /// candidates came to at least one, and attendance = attended ÷ member-sessions (each session held,
+    /// for each candidate who was in the group during it). Coordinators and service accounts with
+    /// `reports:read`, for their own municipality. Counts only; no candidate or topic is named.
+    ///
+    /// With `Accept: text/csv`: CSV rows (`report` is `network-groups`) `,groups`, `,sessions_held`,
+    /// `,participants` (count) and `,attendance` (count and percent).
+    #[oai(
+        path = "/reports/network-groups",
+        method = "get",
+        operation_id = "getNetworkGroupsReport"
+    )]
+    async fn network_groups(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        req: &Request,
+        /// The first day of the window (`YYYY-MM-DD`, included; 1900-01-01 to 9999-12-31).
+        from: Query<NaiveDate>,
+        /// The last day of the window (`YYYY-MM-DD`, included; not before `from`).
+        to: Query<NaiveDate>,
+    ) -> ApiResult<NetworkGroupsResponse> {
+        let (municipality, window) = begin(&auth, from.0, to.0)?;
+        let report: NetworkGroupsReport =
+            reports::network_groups(state.db.read(), municipality, window)
+                .await?
+                .into();
+        let (body, file) = answer(
+            req,
+            "network-groups",
+            window,
+            report,
+            |r| {
+                vec![
+                    Figure::count("", "groups", r.groups),
+                    Figure::count("", "sessions_held", r.sessions_held),
+                    Figure::count("", "participants", r.participants),
+                    Figure::share("", "attendance", &r.attendance),
+                ]
+            },
+            NetworkGroupsContent::Json,
+            NetworkGroupsContent::Csv,
+        );
+        Ok(NetworkGroupsResponse::Ok(body, file))
     }
 }
 
