@@ -105,6 +105,12 @@ cleanup() {
         for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
     done
+    # Errors the instances logged (background jobs included): worth a look even when every check passed.
+    for log in "$work"/instance*.log; do
+        [ -f "$log" ] || continue
+        errors=$(grep -c ERROR "$log" || true)
+        [ "$errors" = 0 ] || say "$(basename "$log"): $errors lines with ERROR, e.g.: $(grep -m1 ERROR "$log" | sed "s/\x1b\[[0-9;]*m//g" | cut -c1-300)"
+    done
     if [ "$keep" = true ]; then
         say "kept the database $db_name and the work folder $work"
     else
