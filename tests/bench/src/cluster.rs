@@ -295,6 +295,9 @@ pub async fn cluster(args: ClusterArgs) -> Result<bool> {
         match name.as_str() {
             "jobs" => checks.push(jobs(&c, killed).await?),
             "logout" => checks.push(logout(&c, args.logout_limit, killed).await?),
+            "throughput" if killed => {
+                return Err("run `throughput` before `kill`: an instance is dead".into());
+            }
             "throughput" => text.push_str(&throughput(&c, &args).await?),
             "kill" => {
                 if killed {

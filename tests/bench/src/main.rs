@@ -123,7 +123,9 @@ fn main() -> ExitCode {
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
-            eprintln!("error: some requests failed or a process died (see the report)");
+            eprintln!(
+                "error: some requests failed, a process died or a check failed (see the report)"
+            );
             ExitCode::FAILURE
         }
         Err(e) => {
