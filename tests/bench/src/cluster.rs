@@ -74,7 +74,7 @@ pub struct ClusterArgs {
     #[arg(long, default_value_t = 16)]
     pub kill_connections: usize,
     /// Candidates writing in the kill test (each may have at most 50 open goals).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 200)]
     pub kill_logins: usize,
     /// The instance (1-based) that is killed; default the last.
     #[arg(long)]
