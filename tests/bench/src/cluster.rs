@@ -1049,3 +1049,43 @@ async fn jobs(c: &Cluster, killed: bool) -> Result<Check> {
         ),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_of_created_resources() {
+        let id = uuid::Uuid::now_v7();
+        assert_eq!(
+            created_id(format!(r#"{{"id":"{id}"}}"#).as_bytes()),
+            Some(id)
+        );
+        assert_eq!(
+            created_id(format!(r#"{{"goal":{{"id":"{id}"}},"steps":[]}}"#).as_bytes()),
+            Some(id)
+        );
+        assert_eq!(created_id(b"{}"), None);
+        assert_eq!(created_id(b"not json"), None);
+    }
+
+    #[test]
+    fn reads_the_state_file() {
+        let path = std::env::temp_dir().join(format!("ips-cluster-state-{}", std::process::id()));
+        std::fs::write(
+            &path,
+            "LB_URL=http://127.0.0.1:9000\nDATABASE_URL=postgres://u@h/db\nDATABASE_NAME=db\n\
+             HAPROXY_SOCKET=/x/haproxy.sock\nHAPROXY_PID=10\nHAPROXY_BACKEND=ips\nINSTANCES=2\n\
+             INSTANCE_1_PID=11\nINSTANCE_1_ADDR=127.0.0.1:9001\nINSTANCE_1_SERVER=s1\n\
+             INSTANCE_2_PID=12\nINSTANCE_2_ADDR=127.0.0.1:9002\nINSTANCE_2_SERVER=s2\n",
+        )
+        .unwrap();
+        let c = Cluster::read(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(c.lb, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(c.instances.len(), 2);
+        assert_eq!(c.instances[1].pid, 12);
+        assert_eq!(c.instances[1].server, "s2");
+        assert_eq!(c.database_name, "db");
+    }
+}
