@@ -125,7 +125,7 @@ impl Local {
     }
 }
 
-async fn connect(addr: SocketAddr) -> Result<http1::SendRequest<Full<Bytes>>> {
+pub async fn connect(addr: SocketAddr) -> Result<http1::SendRequest<Full<Bytes>>> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let (sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
@@ -136,7 +136,7 @@ async fn connect(addr: SocketAddr) -> Result<http1::SendRequest<Full<Bytes>>> {
 }
 
 /// Sends one request; `Err` for a connection failure, else the status and body.
-async fn send(
+pub async fn send(
     sender: &mut http1::SendRequest<Full<Bytes>>,
     req: Request<Full<Bytes>>,
 ) -> Result<(StatusCode, Bytes)> {

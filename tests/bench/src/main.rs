@@ -4,7 +4,9 @@
 //! - `run`: seeds a fresh database, starts the real ips-server on it, drives it over HTTP (closed and
 //!   open loop), reads its CPU and memory from /proc, measures the floor, prints markdown tables.
 //! - `floor-server`: the floor for `GET /me/plan` (started by `run` as its own process).
+//! - `cluster`: the scale-out checks on the instances `tests/bench/cluster.sh` starts.
 //! - `explain`: the query plans of the hot queries on a seeded database.
+mod cluster;
 mod explain;
 mod floor;
 mod load;
@@ -48,6 +50,9 @@ enum Command {
     },
     /// Seed a fresh database, start ips-server, measure every scenario, print the report.
     Run(Box<run::RunArgs>),
+    /// Drive the instances `tests/bench/cluster.sh` started: throughput with 1…N instances behind the
+    /// balancer, kill -9 under write load, exactly-once background jobs, logout propagation.
+    Cluster(Box<cluster::ClusterArgs>),
     /// Serve the floor of `GET /me/plan` (started by `run`).
     FloorServer(floor::FloorArgs),
     /// Print the query plans of the hot queries on a seeded database.
@@ -107,6 +112,7 @@ fn main() -> ExitCode {
                 Ok(true)
             }
             Command::Run(args) => run::run(*args).await,
+            Command::Cluster(args) => cluster::cluster(*args).await,
             Command::FloorServer(args) => floor::serve(args).await.map(|_| true),
             Command::Explain { database_url } => {
                 println!("{}", explain::plans(&database_url).await?);
@@ -117,7 +123,9 @@ fn main() -> ExitCode {
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
-            eprintln!("error: some requests failed or a process died (see the report)");
+            eprintln!(
+                "error: some requests failed, a process died or a check failed (see the report)"
+            );
             ExitCode::FAILURE
         }
         Err(e) => {

@@ -160,7 +160,7 @@ impl Summary {
 }
 
 /// `0.614 (0.60, 0.63)`: the total and each round.
-fn cpu_cell(total: f64, rounds: &[f64]) -> String {
+pub fn cpu_cell(total: f64, rounds: &[f64]) -> String {
     if !total.is_finite() || rounds.iter().any(|c| !c.is_finite()) {
         return "–".into();
     }

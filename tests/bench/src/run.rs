@@ -350,22 +350,7 @@ async fn measure(
     let tokens = Arc::new(tokens);
     let coordinator = Arc::new(vec![login(addr, &seed::coordinator_username(0)).await?]);
 
-    // The WHO-5 body, from the served definition.
-    let (status, body) =
-        load::once(addr, Method::GET, "/api/v1/questionnaires/who5", None, None).await?;
-    if !status.is_success() {
-        return Err(format!("GET /api/v1/questionnaires/who5 answered {status}").into());
-    }
-    let def: serde_json::Value = serde_json::from_slice(&body)?;
-    let answers: Vec<_> = def["items"]
-        .as_array()
-        .ok_or("the WHO-5 definition has no items")?
-        .iter()
-        .map(|i| json!({"item": i["id"], "value": 3}))
-        .collect();
-    let who5_body = Bytes::from(
-        json!({"questionnaire": "who5", "version": def["version"], "answers": answers}).to_string(),
-    );
+    let who5_body = who5_body(addr).await?;
 
     // The floor server, checked against ips-server's own answer.
     let mut floor_proc = None;
@@ -521,8 +506,27 @@ async fn login(addr: SocketAddr, username: &str) -> Result<String> {
         .to_string())
 }
 
+/// The body of a valid WHO-5 submit (raw score 15, no alert), from the served definition.
+pub async fn who5_body(addr: SocketAddr) -> Result<Bytes> {
+    let (status, body) =
+        load::once(addr, Method::GET, "/api/v1/questionnaires/who5", None, None).await?;
+    if !status.is_success() {
+        return Err(format!("GET /api/v1/questionnaires/who5 answered {status}").into());
+    }
+    let def: serde_json::Value = serde_json::from_slice(&body)?;
+    let answers: Vec<_> = def["items"]
+        .as_array()
+        .ok_or("the WHO-5 definition has no items")?
+        .iter()
+        .map(|i| json!({"item": i["id"], "value": 3}))
+        .collect();
+    Ok(Bytes::from(
+        json!({"questionnaire": "who5", "version": def["version"], "answers": answers}).to_string(),
+    ))
+}
+
 /// Logs in the candidates with these indexes, `concurrency` at a time; their tokens in order.
-async fn login_many(
+pub async fn login_many(
     addr: SocketAddr,
     range: std::ops::Range<usize>,
     concurrency: usize,
