@@ -61,26 +61,58 @@ pub async fn deliver_webhooks(state: &AppState) {
     }
 }
 
-/// Runs `run_once` forever at the configured interval, and webhook deliveries in a loop of their own
-/// (at most 5 seconds apart, so events arrive soon, and a slow receiver never holds up the other jobs).
-/// Both stop with the runtime.
-pub fn spawn(state: AppState) {
+/// The background loops of this instance, started by `spawn`.
+pub struct Jobs {
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Jobs {
+    /// Ends the loops before the database pool closes: a pass in progress may finish within `grace`
+    /// (its work is claimed and transactional, so a pass cut short is simply done again by the next
+    /// tick, here or on another instance); no new pass starts.
+    pub async fn stop(self, grace: Duration) {
+        let _ = self.stop.send(true);
+        for mut task in self.tasks {
+            if tokio::time::timeout(grace, &mut task).await.is_err() {
+                task.abort();
+                let _ = task.await;
+            }
+        }
+    }
+}
+
+/// Runs `run_once` at the configured interval, and webhook deliveries in a loop of their own (at most
+/// 5 seconds apart, so events arrive soon, and a slow receiver never holds up the other jobs), until
+/// `Jobs::stop`.
+pub fn spawn(state: AppState) -> Jobs {
     let every = Duration::from_secs(state.config.jobs_interval_secs.max(1));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let webhooks = state.clone();
-    tokio::spawn(async move {
+    let mut webhooks_stopped = stopped.clone();
+    let deliveries = tokio::spawn(async move {
         let mut interval = tokio::time::interval(every.min(WEBHOOKS_AT_LEAST_EVERY));
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            interval.tick().await;
-            deliver_webhooks(&webhooks).await;
+            tokio::select! {
+                _ = interval.tick() => deliver_webhooks(&webhooks).await,
+                _ = webhooks_stopped.changed() => return,
+            }
         }
     });
-    tokio::spawn(async move {
+    let mut ticks_stopped = stopped;
+    let ticks = tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            interval.tick().await;
-            run_once(&state).await;
+            tokio::select! {
+                _ = interval.tick() => run_once(&state).await,
+                _ = ticks_stopped.changed() => return,
+            }
         }
     });
+    Jobs {
+        stop,
+        tasks: vec![deliveries, ticks],
+    }
 }

@@ -261,11 +261,13 @@ pub async fn serve_on(
 ) -> std::io::Result<()> {
     let grace = Duration::from_secs(state.config.shutdown_timeout_secs);
     let db = state.db.clone();
-    if state.config.jobs_interval_secs > 0 {
-        jobs::spawn(state.clone());
-    }
+    let jobs = (state.config.jobs_interval_secs > 0).then(|| jobs::spawn(state.clone()));
     tracing::info!(bind = %listener.local_addr()?, "listening");
     let result = server::run(listener, app(state), signal, grace).await;
+    // The jobs first: a pass must not meet a closed pool (it would log errors on every restart).
+    if let Some(jobs) = jobs {
+        jobs.stop(grace).await;
+    }
     db.close().await;
     tracing::info!("stopped");
     result
