@@ -42,7 +42,9 @@ pub struct FloorArgs {
     pub audience: String,
 }
 
-/// The whole plan in one statement: a UNION ALL of typed rows, `k` saying what each row is. `{u}`,
+/// The whole plan in one statement: a UNION ALL of typed rows, `k` saying what each row is (0 the
+/// candidate, consultant, course and session check; 1 goals; 2 steps; 3 requests; 4 appointments;
+/// 5 due questionnaires; 6 the latest WHO-5; 7 the next network group session). `{u}`,
 /// `{s}`, … are NULLs of a type (PostgreSQL wants them typed), `$n` the parameters: candidate, session,
 /// now, now − 12 h (the longest appointment, as the server bounds its range).
 const PLAN_SQL: &str = "
@@ -88,6 +90,16 @@ SELECT * FROM (
     FROM questionnaire_responses w
    WHERE w.candidate_id = $1 AND w.questionnaire_key = 'who5'
    ORDER BY w.id DESC LIMIT 1) AS latest_who5
+UNION ALL
+SELECT * FROM (
+  SELECT 7, ns.id, ns.group_id, ng.name, ng.location, ng.online_url, {s}, {s}, {s}, {s}, {s},
+         ns.starts_at, ns.ends_at, {d}, {d}, {i}, {b}
+    FROM network_group_sessions ns
+    JOIN network_group_members m ON m.group_id = ns.group_id
+    JOIN network_groups ng ON ng.id = ns.group_id
+   WHERE m.candidate_id = $1 AND m.left_at IS NULL AND ng.active = TRUE AND ns.cancelled = FALSE
+     AND ns.ends_at > $3
+   ORDER BY ns.starts_at, ns.id LIMIT 1) AS next_group_session
 ";
 
 /// The plan statement for one backend.
@@ -362,6 +374,18 @@ struct Plan {
     due_questionnaires: Vec<PlanQuestionnaire>,
     latest_wellbeing: Option<PlanWellbeing>,
     open_requests: Vec<PlanRequest>,
+    next_network_group_session: Option<PlanGroupSession>,
+}
+
+#[derive(Serialize)]
+struct PlanGroupSession {
+    id: Uuid,
+    network_group_id: Uuid,
+    name: String,
+    starts_at: String,
+    ends_at: String,
+    location: Option<String>,
+    online_url: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -502,6 +526,7 @@ fn build(rows: Vec<PlanRow>) -> Option<Built> {
     let mut appointments = Vec::new();
     let mut due = Vec::new();
     let mut wellbeing = None;
+    let mut group_session = None;
     let mut course_runs = false;
     for mut r in rows {
         match r.k {
@@ -587,6 +612,17 @@ fn build(rows: Vec<PlanRow>) -> Option<Built> {
                     answered_at: ts(r.t1),
                 })
             }
+            7 => {
+                group_session = Some(PlanGroupSession {
+                    id: r.id?,
+                    network_group_id: r.r#ref?,
+                    name: text(&mut r.s[0]),
+                    starts_at: ts(r.t1),
+                    ends_at: ts(r.t2),
+                    location: r.s[1].take(),
+                    online_url: r.s[2].take(),
+                })
+            }
             _ => {}
         }
     }
@@ -622,6 +658,7 @@ fn build(rows: Vec<PlanRow>) -> Option<Built> {
         due_questionnaires: if course_runs { due } else { Vec::new() },
         latest_wellbeing: wellbeing,
         open_requests: requests,
+        next_network_group_session: group_session,
     })))
 }
 

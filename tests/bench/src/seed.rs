@@ -65,6 +65,10 @@ pub struct Size {
     /// Every Nth active candidate has an open pause request (0: none).
     #[arg(long, default_value_t = 10)]
     pub pause_every: usize,
+    /// Every Nth active candidate is in their municipality's network group (one group per
+    /// municipality, a session a week for 8 weeks from tomorrow; 0: no groups).
+    #[arg(long, default_value_t = 2)]
+    pub group_every: usize,
     /// Past WHO-5 responses of every candidate (history, older than the active candidates' own).
     #[arg(long, default_value_t = 0)]
     pub history_responses: usize,
@@ -337,6 +341,53 @@ const REQUESTS: Table = Table {
         ("closed_by", Kind::Uuid),
         ("overdue_at", Kind::Ts),
         ("version", Kind::I32),
+    ],
+};
+const NETWORK_GROUPS: Table = Table {
+    name: "network_groups",
+    cols: &[
+        ("id", Kind::Uuid),
+        ("municipality_id", Kind::Uuid),
+        ("name", Kind::Text),
+        ("weekday", Kind::I32),
+        ("starts_at", Kind::Text),
+        ("duration_minutes", Kind::I32),
+        ("location", Kind::Text),
+        ("online_url", Kind::Text),
+        ("active", Kind::Bool),
+        ("version", Kind::I32),
+        ("created_at", Kind::Ts),
+        ("updated_at", Kind::Ts),
+    ],
+};
+const GROUP_FACILITATORS: Table = Table {
+    name: "network_group_facilitators",
+    cols: &[("group_id", Kind::Uuid), ("staff_id", Kind::Uuid)],
+};
+const GROUP_SESSIONS: Table = Table {
+    name: "network_group_sessions",
+    cols: &[
+        ("id", Kind::Uuid),
+        ("group_id", Kind::Uuid),
+        ("municipality_id", Kind::Uuid),
+        ("starts_at", Kind::Ts),
+        ("ends_at", Kind::Ts),
+        ("topic", Kind::Text),
+        ("cancelled", Kind::Bool),
+        ("version", Kind::I32),
+        ("created_at", Kind::Ts),
+        ("updated_at", Kind::Ts),
+    ],
+};
+const GROUP_MEMBERS: Table = Table {
+    name: "network_group_members",
+    cols: &[
+        ("id", Kind::Uuid),
+        ("group_id", Kind::Uuid),
+        ("candidate_id", Kind::Uuid),
+        ("joined_at", Kind::Ts),
+        ("left_at", Kind::Ts),
+        ("current", Kind::Bool),
     ],
 };
 const INBOX: Table = Table {
@@ -616,6 +667,51 @@ pub async fn seed(database_url: &str, size: &Size, hash: &str) -> Result<Seeded>
     w.put(&STAFF, &mut staff).await?;
     w.put(&CREDENTIALS, &mut creds).await?;
 
+    // One network group per municipality, run by its first consultant, with a session a week for
+    // eight weeks from tomorrow (the server's jobs tick, off during a run, would make these).
+    let mut groups = Vec::new();
+    if size.group_every > 0 {
+        let (mut rows, mut facilitators, mut sessions) = (vec![], vec![], vec![]);
+        for (m, &mid) in municipalities.iter().enumerate() {
+            let at = epoch + Duration::seconds(30) + Duration::milliseconds(m as i64);
+            let gid = v7(at);
+            groups.push(gid);
+            rows.push(vec![
+                gid.into(),
+                mid.into(),
+                "Torsdagsgruppen".into(),
+                4.into(),
+                "16:00".into(),
+                90.into(),
+                "Jobcentret, lokale 2".into(),
+                V::Null,
+                true.into(),
+                1.into(),
+                at.into(),
+                at.into(),
+            ]);
+            facilitators.push(vec![gid.into(), consultants[m][0].into()]);
+            for week in 0..8 {
+                let starts = now + Duration::days(1 + 7 * week);
+                sessions.push(vec![
+                    v7(at + Duration::milliseconds(1 + week)).into(),
+                    gid.into(),
+                    mid.into(),
+                    starts.into(),
+                    (starts + Duration::minutes(90)).into(),
+                    V::Null,
+                    false.into(),
+                    1.into(),
+                    at.into(),
+                    at.into(),
+                ]);
+            }
+        }
+        w.put(&NETWORK_GROUPS, &mut rows).await?;
+        w.put(&GROUP_FACILITATORS, &mut facilitators).await?;
+        w.put(&GROUP_SESSIONS, &mut sessions).await?;
+    }
+
     // Candidates with their login and active course, a few thousand at a time.
     let birth_year = today.year() - 20;
     let mut b = Batch::default();
@@ -697,6 +793,17 @@ pub async fn seed(database_url: &str, size: &Size, hash: &str) -> Result<Seeded>
         }
         if i < size.active {
             lived_in_plan(&size, &who5, i, (cid, mid, consultant, eid), now, &mut b);
+            if size.group_every > 0 && i.is_multiple_of(size.group_every) {
+                let joined = now - Duration::days(2) + Duration::milliseconds(i as i64);
+                b.members.push(vec![
+                    v7(joined).into(),
+                    groups[m].into(),
+                    cid.into(),
+                    joined.into(),
+                    V::Null,
+                    true.into(),
+                ]);
+            }
         }
         if b.candidates.len() >= 5_000 {
             b.flush(&mut w).await?;
@@ -779,6 +886,7 @@ struct Batch {
     assignments: Vec<Vec<V>>,
     requests: Vec<Vec<V>>,
     inbox: Vec<Vec<V>>,
+    members: Vec<Vec<V>>,
 }
 
 impl Batch {
@@ -795,7 +903,8 @@ impl Batch {
         w.put(&ANSWERS, &mut self.answers).await?;
         w.put(&ASSIGNMENTS, &mut self.assignments).await?;
         w.put(&REQUESTS, &mut self.requests).await?;
-        w.put(&INBOX, &mut self.inbox).await
+        w.put(&INBOX, &mut self.inbox).await?;
+        w.put(&GROUP_MEMBERS, &mut self.members).await
     }
 }
 
