@@ -12,7 +12,7 @@ use poem::http::Method;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::common::{Answer, Municipality, Person, TestApp, basic};
+use crate::common::{Answer, Municipality, Person, TestApp, basic, today};
 
 /// A kind of caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -900,6 +900,33 @@ async fn other_caseload_and_other_municipality_get_404() {
         .as_str()
         .and_then(|s| s.parse().ok())
         .expect("webhook id");
+    // A network group of A and one of its sessions (made when the group is set up), for the
+    // `/network-groups/{id}` and `/network-groups/{id}/sessions/{session_id}` paths.
+    let group: Uuid = app
+        .post(
+            "/api/v1/network-groups",
+            &a.coordinator.token,
+            json!({"name": "Torsdagsgruppen", "weekday": 4, "starts_at": "16:00",
+                   "duration_minutes": 90, "facilitator_ids": [a.consultant.id]}),
+        )
+        .await
+        .expect(201)
+        .body["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("group id");
+    let (from, to) = (today(), today() + chrono::Duration::days(30));
+    let group_session: Uuid = app
+        .get(
+            &format!("/api/v1/network-groups/{group}/sessions?from={from}&to={to}"),
+            &a.coordinator.token,
+        )
+        .await
+        .expect(200)
+        .body["items"][0]["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("a session of the group");
     let (ctx_a, ctx_b) = (Ctx::of(&a), Ctx::of(&b));
     let mut seeds = Seeds::default();
     // A candidate cannot make a job support plan (staff propose it): the other candidate's plan, for
@@ -1042,10 +1069,18 @@ async fn other_caseload_and_other_municipality_get_404() {
                 "staff" => vec![a.consultant.id, a.coordinator.id],
                 "service-accounts" => vec![a.service.id],
                 "webhooks" => vec![webhook],
+                "network-groups" => vec![group],
                 _ => vec![],
             };
             for t in targets {
-                let p = op.fill(|_, _| t.to_string());
+                let p = op.with_required_query(
+                    &op.fill(|_, param| match param {
+                        "session_id" => group_session.to_string(),
+                        _ => t.to_string(),
+                    }),
+                    &schemas,
+                    None,
+                );
                 controls.push((&a.coordinator, p.clone()));
                 cases.push((
                     "another municipality's coordinator".into(),
@@ -1058,7 +1093,8 @@ async fn other_caseload_and_other_municipality_get_404() {
         for (what, caller, m, path) in cases {
             let ctx = if m.id == a.id { &ctx_a } else { &ctx_b };
             let body = op.json_schema().map(|s| schemas.valid(s, "", ctx, false));
-            let random = op.fill(|_, _| Uuid::now_v7().to_string());
+            let random =
+                op.with_required_query(&op.fill(|_, _| Uuid::now_v7().to_string()), &schemas, None);
             let token = Some(caller.token.as_str());
             let elsewhere = app
                 .call(op.method.clone(), &path, token, body.clone())
