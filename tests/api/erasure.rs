@@ -12,9 +12,9 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::common::{Municipality, Person, TestApp, config_for, is_postgres};
-
-const PASSWORD: &str = "a long enough password 1";
+use crate::common::{
+    Municipality, PASSWORD, Person, TestApp, config_for, give_login, is_postgres, login,
+};
 
 fn today() -> NaiveDate {
     ips_api::domain::today()
@@ -187,16 +187,6 @@ async fn occurrences(app: &TestApp, columns: &[(String, String)], needle: &str) 
     found
 }
 
-async fn login(app: &TestApp, username: &str) -> crate::common::Answer {
-    app.call(
-        Method::POST,
-        "/api/v1/auth/login",
-        None,
-        Some(json!({"username": username, "password": PASSWORD})),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn erasure_removes_personal_data_and_keeps_every_report() {
     let app = TestApp::start().await;
@@ -226,18 +216,8 @@ async fn erasure_removes_personal_data_and_keeps_every_report() {
 
     // Her own login, and a session with a refresh token.
     let username = "zephyrina_login";
-    let hash = app.state.hasher.hash(PASSWORD).await.expect("hash");
-    identity::set_login(
-        app.state.db.write(),
-        hash,
-        c.id,
-        username,
-        Role::Candidate,
-        Some(m.id),
-    )
-    .await
-    .expect("login");
-    let tokens = login(&app, username).await.expect(200).body;
+    give_login(&app, c.id, username, Role::Candidate, Some(m.id)).await;
+    let tokens = login(&app, username, PASSWORD).await.expect(200).body;
     let access = tokens["access_token"].as_str().expect("access").to_string();
     let refresh = tokens["refresh_token"]
         .as_str()
@@ -501,7 +481,7 @@ async fn erasure_removes_personal_data_and_keeps_every_report() {
     }
 
     // 3: no login, no refresh, no session, no feed; the id is unknown everywhere.
-    login(&app, username).await.problem(401);
+    login(&app, username, PASSWORD).await.problem(401);
     app.call(
         Method::POST,
         "/api/v1/auth/refresh",

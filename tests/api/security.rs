@@ -13,7 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
 use crate::common::{
-    Answer, PASSWORD, Person, TestApp, accept, anon_post, basic, config_for, login, read,
+    Answer, Municipality, PASSWORD, Person, TestApp, accept, anon_post, basic, config_for,
+    give_login, login, read,
 };
 
 fn token_of(a: &Answer) -> String {
@@ -480,17 +481,14 @@ async fn parallel_wrong_passwords_cannot_outrun_the_account_limit() {
         .await,
     );
     let m = app.municipality("308").await;
-    let hash = app.state.hasher.hash(PASSWORD).await.expect("hash");
-    identity::set_login(
-        app.state.db.write(),
-        hash,
+    give_login(
+        &app,
         m.consultant.id,
         "karen.k",
         Role::Consultant,
         Some(m.id),
     )
-    .await
-    .expect("login");
+    .await;
     let attempts: Vec<_> = (0..40)
         .map(|i| {
             let app = app.clone();
@@ -541,17 +539,14 @@ async fn parallel_attempts_cannot_outrun_the_address_limit() {
 async fn a_successful_login_does_not_count_as_a_failure() {
     let app = TestApp::start_with(|c| c.login_failures_per_account_hour = 2).await;
     let m = app.municipality("309").await;
-    let hash = app.state.hasher.hash(PASSWORD).await.expect("hash");
-    identity::set_login(
-        app.state.db.write(),
-        hash,
+    give_login(
+        &app,
         m.consultant.id,
         "karen.k",
         Role::Consultant,
         Some(m.id),
     )
-    .await
-    .expect("login");
+    .await;
     for _ in 0..5 {
         login(&app, "karen.k", PASSWORD).await.expect(200);
     }
@@ -663,21 +658,17 @@ async fn rewrapping_moves_every_key_to_a_new_key_encryption_key() {
 }
 
 // 7. Taken usernames count against the invitation and the address.
-#[tokio::test]
-async fn accepting_with_taken_usernames_is_limited_per_invitation() {
-    let app = TestApp::start().await;
-    let m = app.municipality("311").await;
-    let hash = app.state.hasher.hash(PASSWORD).await.expect("hash");
-    identity::set_login(
-        app.state.db.write(),
-        hash,
+
+/// Gives the consultant the login `taken.name` and returns a new invitation code for the candidate.
+async fn taken_name_and_invitation(app: &TestApp, m: &Municipality) -> String {
+    give_login(
+        app,
         m.consultant.id,
         "taken.name",
         Role::Consultant,
         Some(m.id),
     )
-    .await
-    .expect("login");
+    .await;
     let inv = app
         .post(
             &format!("/api/v1/candidates/{}/invitation", m.candidate.id),
@@ -686,7 +677,13 @@ async fn accepting_with_taken_usernames_is_limited_per_invitation() {
         )
         .await
         .expect(201);
-    let code = inv.body["code"].as_str().expect("code").to_string();
+    inv.body["code"].as_str().expect("code").to_string()
+}
+#[tokio::test]
+async fn accepting_with_taken_usernames_is_limited_per_invitation() {
+    let app = TestApp::start().await;
+    let m = app.municipality("311").await;
+    let code = taken_name_and_invitation(&app, &m).await;
     for _ in 0..10 {
         accept(&app, &code, "taken.name", PASSWORD)
             .await
@@ -705,26 +702,7 @@ async fn accepting_with_taken_usernames_is_limited_per_invitation() {
 async fn taken_usernames_count_against_the_address() {
     let app = TestApp::start_with(|c| c.login_failures_per_address_hour = 3).await;
     let m = app.municipality("312").await;
-    let hash = app.state.hasher.hash(PASSWORD).await.expect("hash");
-    identity::set_login(
-        app.state.db.write(),
-        hash,
-        m.consultant.id,
-        "taken.name",
-        Role::Consultant,
-        Some(m.id),
-    )
-    .await
-    .expect("login");
-    let inv = app
-        .post(
-            &format!("/api/v1/candidates/{}/invitation", m.candidate.id),
-            &m.coordinator.token,
-            json!({}),
-        )
-        .await
-        .expect(201);
-    let code = inv.body["code"].as_str().expect("code").to_string();
+    let code = taken_name_and_invitation(&app, &m).await;
     for _ in 0..3 {
         accept(&app, &code, "taken.name", PASSWORD)
             .await
@@ -799,17 +777,14 @@ async fn shutdown_does_not_wait_for_idle_or_stalled_clients() {
     })
     .await;
     let m = app.municipality("314").await;
-    let hash = app.state.hasher.hash(PASSWORD).await.expect("hash");
-    identity::set_login(
-        app.state.db.write(),
-        hash,
+    give_login(
+        &app,
         m.consultant.id,
         "karen.k",
         Role::Consultant,
         Some(m.id),
     )
-    .await
-    .expect("login");
+    .await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
