@@ -74,8 +74,13 @@ pub async fn with_steps<C: ConnectionTrait>(
     goals: Vec<goal::Model>,
 ) -> DomainResult<Vec<GoalView>> {
     let ids: Vec<GoalId> = goals.iter().map(|g| g.id).collect();
-    let mut steps = steps_of(db, &ids).await?;
-    Ok(goals
+    let steps = steps_of(db, &ids).await?;
+    Ok(join_steps(goals, steps))
+}
+
+/// Gives each goal its steps; `steps` in (goal, position) order.
+pub fn join_steps(goals: Vec<goal::Model>, mut steps: Vec<goal_step::Model>) -> Vec<GoalView> {
+    goals
         .into_iter()
         .map(|g| {
             let (mine, rest): (Vec<_>, Vec<_>) = steps.drain(..).partition(|s| s.goal_id == g.id);
@@ -85,7 +90,7 @@ pub async fn with_steps<C: ConnectionTrait>(
                 steps: mine,
             }
         })
-        .collect())
+        .collect()
 }
 
 /// Staff reads are audited (the candidate reading their own are not).

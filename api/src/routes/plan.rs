@@ -17,7 +17,6 @@ use super::{Tag, goals::Goal};
 use crate::{
     auth::BearerAuth,
     domain::{
-        DomainError,
         enrollment::{Phase, Status},
         plan,
     },
@@ -191,14 +190,11 @@ impl PlanApi {
     async fn plan(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<Plan>> {
         let p = plan::load(&state.db, &auth.0.candidate_reach()?).await?;
         let c = p.candidate;
-        let e = p.enrollment;
+        let e = p.course;
         Ok(Json(Plan {
             candidate: PlanCandidate {
                 id: c.id,
-                display_name: c
-                    .preferred_name
-                    .clone()
-                    .unwrap_or_else(|| c.given_name.clone()),
+                display_name: c.preferred_name.unwrap_or_else(|| c.given_name.clone()),
                 given_name: c.given_name,
                 family_name: c.family_name,
             },
@@ -233,26 +229,18 @@ impl PlanApi {
             due_questionnaires: p
                 .due_questionnaires
                 .into_iter()
-                .map(|a| PlanQuestionnaire {
-                    assignment_id: a.id,
-                    questionnaire: a.questionnaire_key,
-                    due_at: a.due_at,
-                    closes_at: a.closes_at,
+                .map(|d| PlanQuestionnaire {
+                    assignment_id: d.assignment_id,
+                    questionnaire: d.questionnaire,
+                    due_at: d.due_at,
+                    closes_at: d.closes_at,
                 })
                 .collect(),
-            latest_wellbeing: p
-                .latest_wellbeing
-                .map(|r| {
-                    let band = r.band.ok_or_else(|| {
-                        DomainError::Internal(format!("WHO-5 response {} has no band", r.id))
-                    })?;
-                    Ok::<_, DomainError>(PlanWellbeing {
-                        score: r.score,
-                        band,
-                        answered_at: r.submitted_at,
-                    })
-                })
-                .transpose()?,
+            latest_wellbeing: p.latest_wellbeing.map(|w| PlanWellbeing {
+                score: w.score,
+                band: w.band,
+                answered_at: w.answered_at,
+            }),
             next_network_group_session: p.next_network_group_session.map(|s| {
                 PlanNetworkGroupSession {
                     id: s.id,
