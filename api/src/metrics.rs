@@ -11,6 +11,8 @@ const BUCKETS: [f64; 12] = [
 
 #[derive(Default)]
 struct Series {
+    /// Answers by status code.
+    statuses: BTreeMap<u16, u64>,
     counts: [u64; BUCKETS.len()],
     total: u64,
     sum: f64,
@@ -18,20 +20,25 @@ struct Series {
 
 #[derive(Clone, Default)]
 pub struct Metrics {
-    requests: Arc<Mutex<BTreeMap<(String, u16), u64>>>,
-    latency: Arc<Mutex<BTreeMap<String, Series>>>,
+    /// Per operation; one lock per request, and the key is allocated only the first time.
+    operations: Arc<Mutex<BTreeMap<String, Series>>>,
+    activity: crate::memory::Activity,
 }
 
 impl Metrics {
+    /// The count of answered requests, which tells the memory trimmer when the server is quiet.
+    pub fn activity(&self) -> crate::memory::Activity {
+        self.activity.clone()
+    }
+
     pub fn observe(&self, operation: &str, status: u16, seconds: f64) {
-        *self
-            .requests
-            .lock()
-            .expect("metrics")
-            .entry((operation.to_string(), status))
-            .or_default() += 1;
-        let mut latency = self.latency.lock().expect("metrics");
-        let s = latency.entry(operation.to_string()).or_default();
+        self.activity.answered();
+        let mut operations = self.operations.lock().expect("metrics");
+        if !operations.contains_key(operation) {
+            operations.insert(operation.to_string(), Series::default());
+        }
+        let s = operations.get_mut(operation).expect("inserted above");
+        *s.statuses.entry(status).or_default() += 1;
         for (i, b) in BUCKETS.iter().enumerate() {
             if seconds <= *b {
                 s.counts[i] += 1;
@@ -46,15 +53,18 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP ips_http_requests_total HTTP requests by operation and status.\n");
         out.push_str("# TYPE ips_http_requests_total counter\n");
-        for ((op, status), n) in self.requests.lock().expect("metrics").iter() {
-            let _ = writeln!(
-                out,
-                "ips_http_requests_total{{operation=\"{op}\",status=\"{status}\"}} {n}"
-            );
+        let operations = self.operations.lock().expect("metrics");
+        for (op, s) in operations.iter() {
+            for (status, n) in &s.statuses {
+                let _ = writeln!(
+                    out,
+                    "ips_http_requests_total{{operation=\"{op}\",status=\"{status}\"}} {n}"
+                );
+            }
         }
         out.push_str("# HELP ips_http_request_duration_seconds Request latency by operation.\n");
         out.push_str("# TYPE ips_http_request_duration_seconds histogram\n");
-        for (op, s) in self.latency.lock().expect("metrics").iter() {
+        for (op, s) in operations.iter() {
             for (i, b) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
                     out,

@@ -422,19 +422,26 @@ pub async fn submit(db: &Db, reach: &Reach, new: NewResponse) -> DomainResult<Su
     }
     .insert(&txn)
     .await?;
-    let mut answers = Vec::new();
-    for (position, (item, value)) in def.items.iter().zip(&values).enumerate() {
-        answers.push(
-            questionnaire_answer::ActiveModel {
-                response_id: Set(response_id),
-                item_key: Set(item.item_key.clone()),
-                position: Set(position as i32),
-                value: Set(*value),
-            }
-            .insert(&txn)
-            .await?,
-        );
-    }
+    // Every answer in one statement: a round trip per item was most of a submission's cost.
+    let answers: Vec<questionnaire_answer::Model> = def
+        .items
+        .iter()
+        .zip(&values)
+        .enumerate()
+        .map(|(position, (item, value))| questionnaire_answer::Model {
+            response_id,
+            item_key: item.item_key.clone(),
+            position: position as i32,
+            value: *value,
+        })
+        .collect();
+    questionnaire_answer::Entity::insert_many(
+        answers
+            .iter()
+            .map(|a| questionnaire_answer::ActiveModel::from(a.clone())),
+    )
+    .exec_without_returning(&txn)
+    .await?;
     journal::record(
         &txn,
         c.actor(),
