@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod idempotency;
 pub mod jobs;
+pub mod memory;
 pub mod metrics;
 pub mod middleware;
 pub mod request_id;
@@ -262,8 +263,10 @@ pub async fn serve_on(
     let grace = Duration::from_secs(state.config.shutdown_timeout_secs);
     let db = state.db.clone();
     let jobs = (state.config.jobs_interval_secs > 0).then(|| jobs::spawn(state.clone()));
+    let trimmer = memory::trim_when_quiet(state.metrics.activity());
     tracing::info!(bind = %listener.local_addr()?, "listening");
     let result = server::run(listener, app(state), signal, grace).await;
+    trimmer.abort();
     // The jobs first: a pass must not meet a closed pool (it would log errors on every restart).
     if let Some(jobs) = jobs {
         jobs.stop(grace).await;
