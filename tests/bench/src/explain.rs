@@ -4,7 +4,8 @@
 //! The statements are the ones ips-server sends, as PostgreSQL's statement log shows them
 //! (`ALTER DATABASE … SET log_statement = 'all'`); sea-orm builds the same text for SQLite with `?`
 //! for `$n`. Keep them in step with the domain code when it changes (api/src/domain/plan.rs and what it
-//! calls, questionnaires::submit, candidates::list, identity::login).
+//! calls, questionnaires::submit, candidates::list, identity::login). The plan's one statement is the
+//! floor's (`floor::plan_sql`), which differs from ips-server's only by the session check.
 use std::fmt::Write;
 
 use chrono::{DateTime, Duration, Utc};
@@ -36,66 +37,36 @@ impl P {
 const CANDIDATE_COLS: &str = r#""candidates"."id", "candidates"."municipality_id", "candidates"."given_name", "candidates"."family_name", "candidates"."preferred_name", "candidates"."birth_year", "candidates"."language", "candidates"."email", "candidates"."phone", "candidates"."target_group", "candidates"."readiness", "candidates"."consultant_id", "candidates"."external_ref", "candidates"."status", "candidates"."version", "candidates"."created_at", "candidates"."updated_at""#;
 
 /// (where it runs, what it does, the statement with `$n` and `{candidate_cols}`).
-const QUERIES: [(&str, &str, &str); 16] = [
+const QUERIES: &[(&str, &str, &str)] = &[
     (
         "every authenticated request (cached 4 s per session)",
         "session alive",
         r#"SELECT "sessions"."id" FROM "sessions" WHERE "sessions"."id" = $1 AND "sessions"."revoked_at" IS NULL AND "sessions"."expires_at" > $2 LIMIT 1"#,
     ),
     (
-        "/me/plan, WHO-5 submit",
+        "WHO-5 submit (in the write transaction)",
         "the candidate",
         r#"SELECT {candidate_cols} FROM "candidates" WHERE "candidates"."id" = $3 LIMIT 1"#,
     ),
     (
-        "/me/plan",
-        "the consultant",
-        r#"SELECT "staff"."id", "staff"."municipality_id", "staff"."role", "staff"."display_name", "staff"."email", "staff"."phone", "staff"."active", "staff"."version", "staff"."created_at", "staff"."updated_at" FROM "staff" WHERE "staff"."id" = $4 LIMIT 1"#,
-    ),
-    (
-        "/me/plan",
-        "the current course",
-        r#"SELECT "enrollments"."id", "enrollments"."candidate_id", "enrollments"."municipality_id", "enrollments"."status", "enrollments"."phase", "enrollments"."referred_on", "enrollments"."started_on", "enrollments"."ended_on", "enrollments"."first_employer_contact_on", "enrollments"."outcome", "enrollments"."resume_on", "enrollments"."last_effective_on", "enrollments"."resume_notified_on", "enrollments"."version", "enrollments"."created_at", "enrollments"."updated_at" FROM "enrollments" WHERE "enrollments"."candidate_id" = $3 ORDER BY "enrollments"."id" DESC LIMIT 1"#,
-    ),
-    (
-        "/me/plan",
-        "active and proposed goals",
-        r#"SELECT "goals"."id", "goals"."candidate_id", "goals"."municipality_id", "goals"."title", "goals"."description", "goals"."category", "goals"."status", "goals"."created_by", "goals"."target_date", "goals"."version", "goals"."created_at", "goals"."updated_at" FROM "goals" WHERE "goals"."candidate_id" = $3 AND "goals"."status" IN ('active', 'proposed') ORDER BY "goals"."id" ASC"#,
-    ),
-    (
-        "/me/plan",
-        "their steps",
-        r#"SELECT "goal_steps"."id", "goal_steps"."goal_id", "goal_steps"."title", "goal_steps"."done", "goal_steps"."done_at", "goal_steps"."position", "goal_steps"."created_at" FROM "goal_steps" WHERE "goal_steps"."goal_id" IN ($5, $6, $7, $8, $9) ORDER BY "goal_steps"."goal_id" ASC, "goal_steps"."position" ASC"#,
-    ),
-    (
-        "/me/plan",
-        "open requests",
-        r#"SELECT "requests"."id", "requests"."candidate_id", "requests"."municipality_id", "requests"."enrollment_id", "requests"."kind", "requests"."status", "requests"."reason", "requests"."resume_on", "requests"."note", "requests"."created_at", "requests"."acknowledged_at", "requests"."acknowledged_by", "requests"."closed_at", "requests"."closed_by", "requests"."overdue_at", "requests"."version" FROM "requests" WHERE "requests"."candidate_id" = $3 AND "requests"."status" IN ('open', 'acknowledged') ORDER BY "requests"."id" ASC"#,
-    ),
-    (
-        "/me/plan",
-        "the next 5 appointments",
-        r#"SELECT "appointments"."id", "appointments"."candidate_id", "appointments"."municipality_id", "appointments"."kind", "appointments"."title", "appointments"."starts_at", "appointments"."ends_at", "appointments"."location", "appointments"."online_url", "appointments"."note_for_candidate", "appointments"."status", "appointments"."cancel_reason", "appointments"."candidate_response", "appointments"."response_message", "appointments"."responded_at", "appointments"."sequence", "appointments"."reminded_at", "appointments"."created_by", "appointments"."version", "appointments"."created_at", "appointments"."updated_at" FROM "appointments" WHERE "appointments"."candidate_id" = $3 AND "appointments"."starts_at" > $10 AND "appointments"."ends_at" > $2 AND "appointments"."status" = 'scheduled' ORDER BY "appointments"."starts_at" ASC, "appointments"."id" ASC LIMIT 5"#,
-    ),
-    (
-        "/me/plan, WHO-5 submit",
+        "WHO-5 submit (in the write transaction)",
         "due assignments",
         r#"SELECT "questionnaire_assignments"."id", "questionnaire_assignments"."municipality_id", "questionnaire_assignments"."candidate_id", "questionnaire_assignments"."questionnaire_key", "questionnaire_assignments"."series_id", "questionnaire_assignments"."due_at", "questionnaire_assignments"."closes_at", "questionnaire_assignments"."repeat_every_days", "questionnaire_assignments"."status", "questionnaire_assignments"."response_id", "questionnaire_assignments"."notified_at", "questionnaire_assignments"."reminded_at", "questionnaire_assignments"."closed_at", "questionnaire_assignments"."created_by", "questionnaire_assignments"."version", "questionnaire_assignments"."created_at", "questionnaire_assignments"."updated_at" FROM "questionnaire_assignments" WHERE "questionnaire_assignments"."candidate_id" = $3 AND "questionnaire_assignments"."status" = 'open' AND "questionnaire_assignments"."due_at" <= $2 AND "questionnaire_assignments"."closes_at" > $2 ORDER BY "questionnaire_assignments"."due_at" ASC"#,
     ),
     (
-        "/me/plan, WHO-5 submit",
+        "WHO-5 submit (in the write transaction)",
         "the latest WHO-5",
         r#"SELECT "questionnaire_responses"."id", "questionnaire_responses"."municipality_id", "questionnaire_responses"."candidate_id", "questionnaire_responses"."questionnaire_key", "questionnaire_responses"."version", "questionnaire_responses"."assignment_id", "questionnaire_responses"."raw_score", "questionnaire_responses"."score", "questionnaire_responses"."band", "questionnaire_responses"."alert", "questionnaire_responses"."submitted_at" FROM "questionnaire_responses" WHERE "questionnaire_responses"."candidate_id" = $3 AND "questionnaire_responses"."questionnaire_key" = 'who5' ORDER BY "questionnaire_responses"."id" DESC LIMIT 1"#,
     ),
     (
-        "WHO-5 submit (one of the five definition queries, every request)",
+        "WHO-5 submit (one of the five definition queries, once per process: the definitions are cached)",
         "the instrument's items",
         r#"SELECT "questionnaire_items"."questionnaire_key", "questionnaire_items"."version", "questionnaire_items"."item_key", "questionnaire_items"."position", "questionnaire_items"."text_da", "questionnaire_items"."text_en" FROM "questionnaire_items" WHERE "questionnaire_items"."questionnaire_key" = 'who5' ORDER BY "questionnaire_items"."position" ASC"#,
     ),
     (
         "WHO-5 submit (in the write transaction)",
         "the event counter",
-        r#"UPDATE "event_counters" SET "last_seq" = "last_seq" + 1 WHERE "event_counters"."municipality_id" = $11 RETURNING "municipality_id", "last_seq""#,
+        r#"UPDATE "event_counters" SET "last_seq" = "last_seq" + 1 WHERE "event_counters"."municipality_id" = $4 RETURNING "municipality_id", "last_seq""#,
     ),
     (
         "WHO-5 submit (in the write transaction)",
@@ -105,7 +76,7 @@ const QUERIES: [(&str, &str, &str); 16] = [
     (
         "GET /candidates?limit=10 (coordinator)",
         "a page of candidates",
-        r#"SELECT {candidate_cols} FROM "candidates" WHERE "candidates"."municipality_id" = $11 ORDER BY "candidates"."id" ASC LIMIT 11"#,
+        r#"SELECT {candidate_cols} FROM "candidates" WHERE "candidates"."municipality_id" = $4 ORDER BY "candidates"."id" ASC LIMIT 11"#,
     ),
     (
         "login",
@@ -115,7 +86,7 @@ const QUERIES: [(&str, &str, &str); 16] = [
     (
         "login (twice: account and address)",
         "failed logins in the last hour",
-        r#"SELECT COUNT(*) FROM (SELECT 0 AS "i" FROM "login_failures" WHERE "login_failures"."key" = 'address:127.0.0.1' AND "login_failures"."at" > $12) AS "sub""#,
+        r#"SELECT COUNT(*) FROM (SELECT 0 AS "i" FROM "login_failures" WHERE "login_failures"."key" = 'address:127.0.0.1' AND "login_failures"."at" > $5) AS "sub""#,
     ),
 ];
 
@@ -142,44 +113,21 @@ pub async fn plans(database_url: &str) -> Result<String> {
     )
     .await?;
     let lit = P::Id(candidate).literal(pg);
-    let consultant = one_uuid(
-        &mut conn,
-        &format!("SELECT hex(consultant_id) FROM candidates WHERE id = {lit}"),
-        &format!("SELECT consultant_id::text FROM candidates WHERE id = {lit}"),
-    )
-    .await?;
     let municipality = one_uuid(
         &mut conn,
         &format!("SELECT hex(municipality_id) FROM candidates WHERE id = {lit}"),
         &format!("SELECT municipality_id::text FROM candidates WHERE id = {lit}"),
     )
     .await?;
-    let goal_ids = conn
-        .texts(&if pg {
-            format!("SELECT id::text FROM goals WHERE candidate_id = {lit} ORDER BY id")
-        } else {
-            format!("SELECT hex(id) FROM goals WHERE candidate_id = {lit} ORDER BY id")
-        })
-        .await?;
-    let mut goals: Vec<P> = goal_ids
-        .iter()
-        .filter_map(|g| Uuid::parse_str(g).ok())
-        .map(P::Id)
-        .collect();
-    goals.resize_with(5, || P::Id(Uuid::nil()));
     let now = Utc::now();
-    let mut params = vec![
+    // $1 a session, $2 now, $3 the candidate, $4 their municipality, $5 an hour ago.
+    let params = [
         P::Id(Uuid::now_v7()),
         P::Ts(now),
         P::Id(candidate),
-        P::Id(consultant),
-    ];
-    params.extend(goals.into_iter().take(5));
-    params.extend([
-        P::Ts(now - Duration::hours(12)),
         P::Id(municipality),
         P::Ts(now - Duration::hours(1)),
-    ]);
+    ];
 
     let mut out = String::new();
     let _ = writeln!(
@@ -187,11 +135,32 @@ pub async fn plans(database_url: &str) -> Result<String> {
         "Parameters: candidate `{}` ({user}), now = the time of the run.\n",
         candidate
     );
+    // `GET /me/plan` is one statement: the floor's, which is ips-server's (api/src/domain/plan.rs)
+    // with the session check added as one more branch of the first row.
+    let plan_sql = crate::floor::plan_sql(pg)
+        .replace(if pg { "$1" } else { "?1" }, &lit)
+        .replace(
+            if pg { "$2" } else { "?2" },
+            &P::Id(Uuid::now_v7()).literal(pg),
+        )
+        .replace(if pg { "$3" } else { "?3" }, &P::Ts(now).literal(pg))
+        .replace(
+            if pg { "$4" } else { "?4" },
+            &P::Ts(now - Duration::hours(12)).literal(pg),
+        );
+    let mut statements = vec![(
+        "every `GET /me/plan` (ips-server and the floor)",
+        "the whole plan",
+        plan_sql,
+    )];
     for (used_by, what, sql) in QUERIES {
         let mut sql = sql.replace("{candidate_cols}", CANDIDATE_COLS);
         for (i, p) in params.iter().enumerate().rev() {
             sql = sql.replace(&format!("${}", i + 1), &p.literal(pg));
         }
+        statements.push((used_by, what, sql));
+    }
+    for (used_by, what, sql) in statements {
         let explain = if pg {
             format!("EXPLAIN {sql}")
         } else {

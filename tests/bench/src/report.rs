@@ -44,6 +44,8 @@ pub struct DbReport {
     pub failures: Vec<String>,
     pub locked_in_log: usize,
     pub server_log: String,
+    /// The `reports` scenario: each report's latencies, ms.
+    pub reports: Vec<(&'static str, Vec<f64>)>,
 }
 
 impl DbReport {
@@ -59,6 +61,7 @@ impl DbReport {
             failures: Vec::new(),
             locked_in_log: 0,
             server_log: String::new(),
+            reports: Vec::new(),
         }
     }
 
@@ -308,6 +311,27 @@ fn render_db(o: &mut String, args: &RunArgs, r: &DbReport) {
         m.hwm,
         m.idle_end
     );
+    if !r.reports.is_empty() {
+        let figures: Vec<String> = r
+            .reports
+            .iter()
+            .map(|(report, times)| {
+                let mut sorted = times.clone();
+                sorted.sort_by(f64::total_cmp);
+                format!(
+                    "`{report}` {:.1} / {:.1}",
+                    sorted[sorted.len() / 2],
+                    sorted.last().copied().unwrap_or_default()
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            o,
+            "**Reports** (target: each under 1 s; the whole history as the window, {} requests each, one at a time; median / slowest ms): {}.\n",
+            r.reports.first().map_or(0, |(_, t)| t.len()),
+            figures.join(", ")
+        );
+    }
     let mut errors = Vec::new();
     for name in crate::run::SCENARIOS {
         if let Some(s) = r.summary(name)

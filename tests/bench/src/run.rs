@@ -97,7 +97,7 @@ pub struct RunArgs {
     pub size: Size,
 }
 
-pub const SCENARIOS: [&str; 7] = [
+pub const SCENARIOS: [&str; 8] = [
     "healthz",
     "candidates_page",
     "me_plan",
@@ -105,7 +105,21 @@ pub const SCENARIOS: [&str; 7] = [
     "me_plan_open",
     "who5_submit",
     "login_flood_plan",
+    "reports",
 ];
+
+/// The reports of SPEC §4.10, as the coordinator asks for them (the whole history as the window).
+const REPORTS: [&str; 6] = [
+    "outcomes",
+    "wellbeing",
+    "questionnaires/who5",
+    "durations",
+    "fidelity",
+    "network-groups",
+];
+
+/// How often each report is asked for in the `reports` scenario.
+const REPORT_TIMES: usize = 5;
 
 pub struct Settings {
     pub connections: usize,
@@ -379,6 +393,12 @@ async fn measure(
     for round in 1..=st.rounds {
         for &name in SCENARIOS.iter().filter(|s| args.wants(s)) {
             eprintln!("==> round {round}: {name}");
+            if name == "reports" {
+                if round == 1 {
+                    rep.reports = reports(addr, &coordinator[0]).await?;
+                }
+                continue;
+            }
             let (target, mode, pid) = match name {
                 "healthz" => (
                     Target::get(addr, "/healthz", Arc::new(Vec::new())),
@@ -489,6 +509,30 @@ async fn measure(
         ));
     }
     Ok(rep)
+}
+
+/// Each report `REPORT_TIMES` times, one request at a time: the latencies (ms) per report, in order.
+async fn reports(addr: SocketAddr, token: &str) -> Result<Vec<(&'static str, Vec<f64>)>> {
+    let to = chrono::Utc::now().date_naive();
+    let mut out = Vec::new();
+    for report in REPORTS {
+        let path = format!("/api/v1/reports/{report}?from=2000-01-01&to={to}");
+        let mut times = Vec::new();
+        for _ in 0..REPORT_TIMES {
+            let started = std::time::Instant::now();
+            let (status, body) = load::once(addr, Method::GET, &path, Some(token), None).await?;
+            if !status.is_success() {
+                return Err(format!(
+                    "GET {path} answered {status}: {}",
+                    String::from_utf8_lossy(&body)
+                )
+                .into());
+            }
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        out.push((report, times));
+    }
+    Ok(out)
 }
 
 async fn login(addr: SocketAddr, username: &str) -> Result<String> {
