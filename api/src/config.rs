@@ -102,7 +102,8 @@ pub struct Config {
         default_value_t = 300
     )]
     pub login_failures_per_address_hour: u64,
-    /// Password hashes computed at once (each takes 19 MiB and ~15 ms of one core); 0 = CPU cores.
+    /// Password hashes computed at once (each takes 19 MiB and ~20 ms of one core); 0 = half the CPU
+    /// cores, at least one.
     #[arg(
         long,
         global = true,
@@ -219,11 +220,13 @@ impl Config {
         }
     }
 
+    /// Half the cores (at least one) unless set: hashing then never takes more than half the CPU, so
+    /// a login flood cannot starve the other requests, and holds at most half the cores × 19 MiB.
     pub fn password_hash_concurrency(&self) -> usize {
         if self.password_hash_concurrency == 0 {
             std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
+                .map(|n| (n.get() / 2).max(1))
+                .unwrap_or(1)
         } else {
             self.password_hash_concurrency
         }

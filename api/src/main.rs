@@ -108,8 +108,22 @@ fn print_logins(logins: &[demo::Login], bind: &str) {
     println!("\nPortal: http://{bind}/   API reference: http://{bind}/docs\n");
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Before any thread starts allocating.
+    ips_api::memory::limit_arenas();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(start()),
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn start() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Openapi { out, check } = &cli.command {
         return openapi(out.as_deref(), *check);
