@@ -422,7 +422,7 @@ pub async fn submit(db: &Db, reach: &Reach, new: NewResponse) -> DomainResult<Su
     }
     .insert(&txn)
     .await?;
-    // Every answer in one statement: a round trip per item was most of a submission's cost.
+    // Every answer in one statement, not a round trip per item.
     let answers: Vec<questionnaire_answer::Model> = def
         .items
         .iter()
