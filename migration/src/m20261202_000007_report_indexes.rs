@@ -19,8 +19,8 @@ const INDEXES: [(&str, &str, &[&str]); 3] = [
         "enrollments_started",
         &["municipality_id", "started_on"],
     ),
-    // Wellbeing and the questionnaire reports: each candidate's responses to one questionnaire in
-    // the order the reports number them, so the window functions need no sort.
+    // Wellbeing and the questionnaire reports: a candidate's first or latest response to one
+    // questionnaire (in a window) is one seek.
     (
         "questionnaire_responses",
         "questionnaire_responses_report",

@@ -5,9 +5,10 @@
 //! handful of small result rows whatever the number of candidates. The queries are plain SQL with
 //! bound values over the tables rather than entity models: the figures depend on the stored values
 //! (`status`, `outcome`, `band`, dates), not on how the entities are typed in Rust. The SQL is the
-//! same on SQLite and PostgreSQL except for two expressions, the calendar parts of a date and the days
-//! between two dates, which `Dialect` writes for each backend. Parameters are written `$1`, `$2`, …
-//! on both: sqlx binds SQLite's `$N` by its number, as PostgreSQL does.
+//! same on SQLite and PostgreSQL except for the calendar parts of a date, the days between two dates
+//! and the way each candidate's first or latest response is picked, which `Dialect` writes for each
+//! backend. Parameters are written `$1`, `$2`, … on both: sqlx binds SQLite's `$N` by its number, as
+//! PostgreSQL does.
 //!
 //! The reports are aggregates over a municipality; they never name a candidate.
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
@@ -275,6 +276,54 @@ impl Dialect {
         format!("(({y2} - {y1}) * 12 + ({m2} - {m1}) - CASE WHEN {d2} < {d1} THEN 1 ELSE 0 END)")
     }
 
+    /// The `WITH` prefix and the `FROM` clause that name, for each candidate of municipality `$1`,
+    /// one response to questionnaire `$2` per `(alias, order)`: the candidate's first (`ASC`) or
+    /// latest (`DESC`) by submission time, then id, among those meeting `window` (an extra condition
+    /// on `r.submitted_at`). A candidate without such a response has no row.
+    ///
+    /// Each pick is one seek in the report index (`municipality_id, questionnaire_key, candidate_id,
+    /// submitted_at, id`) per candidate, so a report reads one or two entries per candidate instead of
+    /// every response. PostgreSQL seeks in a `LATERAL` join; given the ids to join back to instead, it
+    /// hashes the whole table. SQLite has no `LATERAL`: it seeks the ids in a materialized `WITH` (so
+    /// each seek runs once, not once per use of its column) and joins the rows by primary key.
+    fn picked_responses(&self, picks: &[(&str, &str)], window: &str) -> (String, String) {
+        let seek = |columns: &str, order: &str| {
+            format!(
+                "(SELECT {columns} FROM questionnaire_responses r \
+                  WHERE r.municipality_id = $1 AND r.questionnaire_key = $2 \
+                    AND r.candidate_id = c.id{window} \
+                  ORDER BY r.submitted_at {order}, r.id {order} LIMIT 1)"
+            )
+        };
+        let candidates = "candidates c WHERE c.municipality_id = $1";
+        match self.0 {
+            DbBackend::Postgres => {
+                let mut from = format!("FROM (SELECT c.id FROM {candidates}) AS c");
+                for (alias, order) in picks {
+                    from += &format!(" CROSS JOIN LATERAL {} AS {alias}", seek("r.*", order));
+                }
+                (String::new(), from)
+            }
+            _ => {
+                let ids: Vec<String> = picks
+                    .iter()
+                    .map(|(alias, order)| format!("{} AS {alias}_id", seek("r.id", order)))
+                    .collect();
+                let with = format!(
+                    "WITH picked AS MATERIALIZED (SELECT {} FROM {candidates}) ",
+                    ids.join(", ")
+                );
+                let mut from = "FROM picked".to_string();
+                for (alias, _) in picks {
+                    from += &format!(
+                        " JOIN questionnaire_responses {alias} ON {alias}.id = picked.{alias}_id"
+                    );
+                }
+                (with, from)
+            }
+        }
+    }
+
     /// Days from `start` to `end`.
     fn days(&self, start: &str, end: &str) -> String {
         match self.0 {
@@ -351,54 +400,50 @@ pub async fn outcomes<C: ConnectionTrait>(
 }
 
 /// WHO-5 first against latest: for each candidate with at least two responses in the window, their
-/// first and their latest response in it (by submission time). One grouped query: the window
-/// function numbers each candidate's responses and counts them, and only the first and the last
-/// are counted.
+/// first and their latest response in it (by submission time, then id). Each candidate's two
+/// responses are found by two index seeks, and one grouped query counts them by the pair of bands.
 pub async fn wellbeing<C: ConnectionTrait>(
     db: &C,
     municipality_id: MunicipalityId,
     window: Window,
 ) -> DomainResult<Wellbeing> {
     let (start, end) = window.instants();
-    // One window, read in the order of the report index: no sort.
-    let sql = "SELECT which, band, COUNT(*), SUM(score) FROM ( \
-           SELECT CASE WHEN rn = 1 THEN 'first' ELSE 'latest' END AS which, band, score \
-           FROM ( \
-             SELECT band, score, ROW_NUMBER() OVER w AS rn, \
-               COUNT(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) \
-                 AS responses \
-             FROM questionnaire_responses \
-             WHERE municipality_id = $1 AND questionnaire_key = 'who5' \
-               AND submitted_at >= $2 AND submitted_at < $3 \
-             WINDOW w AS (PARTITION BY candidate_id ORDER BY submitted_at, id) \
-           ) AS numbered \
-           WHERE responses >= 2 AND (rn = 1 OR rn = responses) \
-         ) AS ends \
-         GROUP BY which, band";
+    let within = " AND r.submitted_at >= $3 AND r.submitted_at < $4";
+    let (with, from) =
+        Dialect(db.get_database_backend()).picked_responses(&[("f", "ASC"), ("l", "DESC")], within);
+    // Two responses that are not the same one: the candidate answered twice or more in the window.
+    let sql = format!(
+        "{with}SELECT f.band, l.band, COUNT(*), SUM(f.score), SUM(l.score) {from} \
+         WHERE f.id <> l.id GROUP BY f.band, l.band"
+    );
     let rows = query(
         db,
-        sql,
-        vec![municipality_id.into(), start.into(), end.into()],
+        &sql,
+        vec![
+            municipality_id.into(),
+            "who5".into(),
+            start.into(),
+            end.into(),
+        ],
     )
     .await?;
     // [first, latest] × [very_low, at_risk, good], and the score sums.
     let mut counts = [[0i64; 3]; 2];
     let mut sums = [0i64; 2];
+    let band = |row: &QueryResult, index: usize| -> DomainResult<usize> {
+        match get::<Option<String>>(row, index)?.as_deref() {
+            Some("very_low") => Ok(0),
+            Some("at_risk") => Ok(1),
+            Some("good") => Ok(2),
+            other => Err(unexpected("WHO-5 band", other.unwrap_or("null"))),
+        }
+    };
     for row in &rows {
-        let which: String = get(row, 0)?;
-        let band: Option<String> = get(row, 1)?;
-        let w = match which.as_str() {
-            "first" => 0,
-            _ => 1,
-        };
-        let b = match band.as_deref() {
-            Some("very_low") => 0,
-            Some("at_risk") => 1,
-            Some("good") => 2,
-            other => return Err(unexpected("WHO-5 band", other.unwrap_or("null"))),
-        };
-        counts[w][b] += get::<i64>(row, 2)?;
-        sums[w] += get::<Option<i64>>(row, 3)?.unwrap_or(0);
+        let count = get::<i64>(row, 2)?;
+        counts[0][band(row, 0)?] += count;
+        counts[1][band(row, 1)?] += count;
+        sums[0] += get::<Option<i64>>(row, 3)?.unwrap_or(0);
+        sums[1] += get::<Option<i64>>(row, 4)?.unwrap_or(0);
     }
     // Every counted candidate has exactly one first and one latest response.
     let n: i64 = counts[0].iter().sum();
@@ -467,18 +512,16 @@ pub async fn questionnaire<C: ConnectionTrait>(
     .collect::<DomainResult<_>>()?;
 
     let (start, end) = window.instants();
-    // Each candidate's first response (responses after the window cannot be anyone's first in it).
-    let firsts = "SELECT id, version, submitted_at, \
-           ROW_NUMBER() OVER (PARTITION BY candidate_id ORDER BY submitted_at, id) AS rn \
-         FROM questionnaire_responses \
-         WHERE municipality_id = $1 AND questionnaire_key = $2 AND submitted_at < $5";
-    let counted = "f.rn = 1 AND f.version = $3 AND f.submitted_at >= $4";
+    // Each candidate's first response ever; it counts when it answers this version and was
+    // submitted in the window.
+    let (with, from) = Dialect(db.get_database_backend()).picked_responses(&[("f", "ASC")], "");
     let rows = query(
         db,
         &format!(
-            "SELECT a.item_key, a.value, COUNT(*) FROM ({firsts}) AS f \
+            "{with}SELECT a.item_key, a.value, COUNT(*) {from} \
              JOIN questionnaire_answers a ON a.response_id = f.id \
-             WHERE {counted} GROUP BY a.item_key, a.value"
+             WHERE f.version = $3 AND f.submitted_at >= $4 AND f.submitted_at < $5 \
+             GROUP BY a.item_key, a.value"
         ),
         vec![
             municipality_id.into(),
