@@ -107,6 +107,31 @@ async fn tampered_unsigned_and_malformed_tokens_are_refused() {
     app.finish().await;
 }
 
+/// A token verified once is remembered, so its signature is not checked again; its times and its key
+/// still are. Past `exp` and the leeway, or before `nbf` and the leeway, it is refused as a fresh one
+/// would be (the tampered tokens above are refused after their original was remembered).
+#[tokio::test]
+async fn a_remembered_token_still_expires() {
+    let app = TestApp::start().await;
+    let m = app.municipality("110").await;
+    let token = m.consultant.token.clone();
+    assert_eq!(me_status(&app, &token).await, 200);
+    let claims = jwt_part(&token, 1);
+    let exp = claims["exp"].as_i64().expect("exp");
+    let nbf = claims["nbf"].as_i64().expect("nbf");
+    let (keys, db) = (&app.state.keys, &app.state.db);
+    let at = |now: i64| keys.verify_at(db, &token, now);
+    assert_eq!(
+        at(exp + 30).await.expect("within the leeway").sub,
+        m.consultant.id
+    );
+    assert!(at(exp + 31).await.is_none(), "expired");
+    assert!(at(nbf - 30).await.is_some(), "within the leeway");
+    assert!(at(nbf - 31).await.is_none(), "not yet valid");
+    assert_eq!(me_status(&app, &token).await, 200);
+    app.finish().await;
+}
+
 #[tokio::test]
 async fn expired_tokens_are_refused_beyond_the_leeway() {
     // Tokens that expired 45 s before they were issued: past the 30 s leeway.

@@ -14,6 +14,7 @@ use entity::signing_key;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use entity::ids::MunicipalityId;
@@ -68,6 +69,21 @@ pub struct KeyStore {
     /// rotated by another instance right after this one started is still picked up.
     last_reload: Arc<tokio::sync::Mutex<Option<std::time::Instant>>>,
     kek: Kek,
+    verified: Arc<RwLock<Verified>>,
+}
+
+/// How many verified tokens are remembered at most (about 300 bytes each); when full, they are all
+/// forgotten and verified again as they come.
+const VERIFIED_CAPACITY: usize = 4096;
+
+/// Tokens whose signature and claims were verified, by the SHA-256 of the whole token. A client sends
+/// the same token with every request for its lifetime, and checking an Ed25519 signature and decoding
+/// the claims is the largest part of authenticating a request; a token seen before only has its times
+/// and its key checked again. Any change to a token's bytes is another digest, so only a token that
+/// passed every check is ever found here. The session is still checked on every request.
+#[derive(Default)]
+struct Verified {
+    tokens: HashMap<[u8; 32], (String, Arc<Claims>)>,
 }
 
 /// One entry of the JWKS document.
@@ -97,6 +113,7 @@ impl KeyStore {
             ttl: Duration::seconds(config.access_token_ttl_secs),
             last_reload: Arc::new(tokio::sync::Mutex::new(None)),
             kek,
+            verified: Default::default(),
         };
         if signing_key::Entity::find().one(db.read()).await?.is_none() {
             create_key(db, &store.kek).await?;
@@ -186,7 +203,38 @@ impl KeyStore {
     }
 
     /// Verifies signature, algorithm, `iss`, `aud`, `exp` and `nbf`; `None` when anything is off.
-    pub async fn verify(&self, db: &Db, token: &str) -> Option<Claims> {
+    /// A token verified before has only its times and its key checked again.
+    pub async fn verify(&self, db: &Db, token: &str) -> Option<Arc<Claims>> {
+        self.verify_at(db, token, Utc::now().timestamp()).await
+    }
+
+    /// `verify` with the clock at `now` (Unix seconds) for a token verified before; a token seen for
+    /// the first time is checked against the system clock. Tests move the clock with it.
+    pub async fn verify_at(&self, db: &Db, token: &str, now: i64) -> Option<Arc<Claims>> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let seen = self
+            .verified
+            .read()
+            .expect("token lock")
+            .tokens
+            .get(&digest)
+            .cloned();
+        if let Some((kid, claims)) = seen {
+            let usable = self.key_usable(&kid) && self.in_time(&claims, now);
+            return usable.then_some(claims);
+        }
+        let (kid, claims) = self.verify_signed(db, token).await?;
+        let claims = Arc::new(claims);
+        let mut verified = self.verified.write().expect("token lock");
+        if verified.tokens.len() >= VERIFIED_CAPACITY {
+            verified.tokens.clear();
+        }
+        verified.tokens.insert(digest, (kid, claims.clone()));
+        Some(claims)
+    }
+
+    /// The checks of a token not seen before; its key id and claims when it passes.
+    async fn verify_signed(&self, db: &Db, token: &str) -> Option<(String, Claims)> {
         let header = jsonwebtoken::decode_header(token).ok()?;
         if header.alg != Algorithm::EdDSA {
             return None;
@@ -203,16 +251,30 @@ impl KeyStore {
                 let _ = self.reload(db).await;
             }
         }
-        let keys = self.keys.read().expect("key lock");
-        let key = keys.get(&kid)?;
-        if let Some(retired) = key.retired_at
-            && Utc::now() > retired + self.retired_grace()
-        {
+        if !self.key_usable(&kid) {
             return None;
         }
-        jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)
-            .ok()
-            .map(|d| d.claims)
+        let keys = self.keys.read().expect("key lock");
+        let key = keys.get(&kid)?;
+        let claims = jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)
+            .ok()?
+            .claims;
+        Some((kid, claims))
+    }
+
+    /// Whether `kid` is a known key that still verifies: not retired, or retired within the grace.
+    fn key_usable(&self, kid: &str) -> bool {
+        let keys = self.keys.read().expect("key lock");
+        keys.get(kid).is_some_and(|key| {
+            key.retired_at
+                .is_none_or(|retired| Utc::now() <= retired + self.retired_grace())
+        })
+    }
+
+    /// `exp` and `nbf` at `now` (Unix seconds), with the leeway the first verification allowed.
+    fn in_time(&self, claims: &Claims, now: i64) -> bool {
+        let leeway = i64::try_from(self.validation.leeway).unwrap_or(0);
+        claims.exp >= now - leeway && claims.nbf <= now + leeway
     }
 
     /// The public keys that may still verify a live token, newest first.
