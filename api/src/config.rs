@@ -114,6 +114,17 @@ pub struct Config {
     /// Read connections to SQLite beside the single writer connection.
     #[arg(long, global = true, env = "IPS_SQLITE_READERS", default_value_t = 4)]
     pub sqlite_readers: u32,
+    /// Page cache of each SQLite connection, in KiB (SQLite's own default is 2,000). The hot pages
+    /// of a read are also in the operating system's file cache, so a small cache costs little CPU
+    /// and keeps the process small.
+    #[arg(
+        long,
+        global = true,
+        env = "IPS_SQLITE_CACHE_KIB",
+        default_value_t = 512,
+        value_parser = clap::value_parser!(u32).range(64..=1_048_576)
+    )]
+    pub sqlite_cache_kib: u32,
     /// Size of the PostgreSQL connection pool.
     #[arg(
         long,

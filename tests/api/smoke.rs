@@ -275,3 +275,39 @@ async fn the_first_paint_styles_are_allowed_by_their_hash_only() {
     assert!(html.contains("<link rel=\"manifest\" href=\"/manifest.webmanifest\">"));
     app.finish().await;
 }
+
+/// Every SQLite connection, the writer's and each reader's, has the page cache the setting asks for
+/// (`IPS_SQLITE_CACHE_KIB`); PostgreSQL has no such setting.
+#[tokio::test]
+async fn sqlite_connections_have_the_configured_page_cache() {
+    use sea_orm::{ConnectionTrait, Statement};
+    if crate::common::is_postgres() {
+        return;
+    }
+    let app = TestApp::start_with(|c| {
+        c.sqlite_cache_kib = 300;
+        c.sqlite_readers = 3;
+    })
+    .await;
+    let db = &app.state.db;
+    let pragma = || Statement::from_string(db.backend(), "PRAGMA cache_size");
+    let size = |row: Option<sea_orm::QueryResult>| -> i64 {
+        row.expect("a row").try_get_by_index(0).expect("a number")
+    };
+    assert_eq!(
+        size(db.write().query_one_raw(pragma()).await.expect("writer")),
+        -300
+    );
+    // Hold every reader at once, so each connection of the pool answers once.
+    let mut readers = Vec::new();
+    for _ in 0..3 {
+        let txn = sea_orm::TransactionTrait::begin(db.read())
+            .await
+            .expect("reader");
+        let row = txn.query_one_raw(pragma()).await.expect("pragma");
+        assert_eq!(size(row), -300);
+        readers.push(txn);
+    }
+    drop(readers);
+    app.finish().await;
+}
