@@ -286,7 +286,11 @@ fn render_db(o: &mut String, args: &RunArgs, r: &DbReport) {
         let _ = writeln!(o, "\n");
     }
     let m = &r.memory;
-    let scenarios_peak = r.rows.iter().map(|x| x.peak_rss).fold(0.0, f64::max);
+    // Only the load scenarios sample RSS; with none of them run (`--scenarios reports`) there is no peak.
+    let scenarios_peak = match r.rows.iter().map(|x| x.peak_rss).reduce(f64::max) {
+        Some(peak) => format!("{peak:.1}"),
+        None => "not measured (no load scenario)".to_string(),
+    };
     let many = if m.after_many_logins.0 > m.after_logins.0 {
         format!(
             "after {} logins {:.1}; ",
@@ -299,7 +303,7 @@ fn render_db(o: &mut String, args: &RunArgs, r: &DbReport) {
         o,
         "**Memory** (ips-server RSS, MiB; targets: ≤ 64 at all times, ≤ 32 idle): idle after start {:.1}; \
          after {} logins ({} at once, {:.0} logins/s, {:.1} ms of server CPU each) {:.1}; {many}peak while \
-         logging in {:.1}; peak during the scenarios {:.1}; VmHWM {:.1}; idle at the end {:.1}.\n",
+         logging in {:.1}; peak during the scenarios {}; VmHWM {:.1}; idle at the end {:.1}.\n",
         m.idle_start,
         m.after_logins.0,
         args.login_concurrency,
