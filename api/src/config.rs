@@ -243,3 +243,37 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Config;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    #[test]
+    fn the_sqlite_page_cache_is_512_kib_unless_set_within_its_range() {
+        let parse = |value: &str| {
+            Wrapper::try_parse_from([
+                "ips-server".to_string(),
+                format!("--sqlite-cache-kib={value}"),
+            ])
+            .map(|w| w.config.sqlite_cache_kib)
+        };
+        assert_eq!(
+            Config::for_database("sqlite::memory:").sqlite_cache_kib,
+            512
+        );
+        assert_eq!(parse("64").expect("the least"), 64);
+        assert_eq!(parse("1048576").expect("the most"), 1_048_576);
+        for bad in ["0", "63", "1048577", "-512", "lots", "5\u{7}12"] {
+            let error = parse(bad).expect_err(bad).to_string();
+            assert!(error.contains("--sqlite-cache-kib"), "{bad}: {error}");
+        }
+    }
+}
