@@ -27,6 +27,23 @@ use tokio::sync::{Semaphore, oneshot};
 
 use super::DomainError;
 
+/// How much lower the hashing threads' CPU priority is than the requests' (Linux nice, added to the
+/// process's own, at most 19). A core shared between a hash and a request gives the request its
+/// time first: a login waits a little longer for its hash while other requests are busy, and the
+/// requests of the candidates already logged in do not wait for a login flood.
+pub const HASHING_NICE: i32 = 10;
+
+/// Lowers the calling thread's CPU priority by `HASHING_NICE`. Best effort: where the system does
+/// not allow it, the thread hashes at the normal priority.
+fn yield_to_requests() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `nice` takes and returns a plain integer; on Linux the nice value belongs to the calling
+    // thread, so only this hashing thread changes.
+    unsafe {
+        libc::nice(HASHING_NICE);
+    }
+}
+
 /// The parameters new hashes are made with.
 fn params() -> Params {
     Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters")
@@ -173,6 +190,7 @@ impl Hasher {
             std::thread::Builder::new()
                 .name(format!("ips-hash-{i}"))
                 .spawn(move || {
+                    yield_to_requests();
                     let mut memory = Area::new(areas);
                     loop {
                         // The lock is held only while waiting for the next job, never while hashing.
@@ -302,6 +320,33 @@ mod tests {
         assert!(hasher.verify("correct horse", Some(&ours)).await);
         assert!(!hasher.verify("correct horse", None).await);
         assert!(!hasher.verify("correct horse", Some("not a hash")).await);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_below_the_requests() {
+        let hasher = Hasher::new(1);
+        // The thread has lowered its priority before it takes its first job.
+        hasher.hash("one").await.unwrap();
+        let nice_of = |stat: &str| -> i32 {
+            // Fields after the command's closing parenthesis start at the 3rd; nice is the 19th.
+            let fields = stat.rsplit_once(')').unwrap().1;
+            fields.split_whitespace().nth(16).unwrap().parse().unwrap()
+        };
+        // The test's own thread stands for a request's: it keeps the process's priority.
+        let own = nice_of(&std::fs::read_to_string("/proc/thread-self/stat").unwrap());
+        let mut seen = 0;
+        for task in std::fs::read_dir("/proc/self/task").unwrap() {
+            let path = task.unwrap().path();
+            let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+            if !name.starts_with("ips-hash-") {
+                continue;
+            }
+            let nice = nice_of(&std::fs::read_to_string(path.join("stat")).unwrap());
+            assert_eq!(nice, (own + HASHING_NICE).min(19), "{}", name.trim());
+            seen += 1;
+        }
+        assert!(seen >= 1, "no hashing thread found");
     }
 
     #[tokio::test]
