@@ -4,8 +4,8 @@
 use chrono::Utc;
 use entity::{event, event_counter, ids::MunicipalityId, types::EventType};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::Value;
@@ -14,32 +14,59 @@ use uuid::Uuid;
 use super::{DomainError, DomainResult};
 
 /// Appends one event; call inside the transaction that makes the change.
+///
+/// On PostgreSQL the counter's step and the event's row are one statement (a data-modifying `WITH`),
+/// one round trip less for every change; SQLite has no `UPDATE` in a `WITH`, and its one writer
+/// connection makes the two statements cheap.
 pub async fn append<C: ConnectionTrait>(
     txn: &C,
     municipality_id: MunicipalityId,
     event_type: EventType,
     payload: Value,
 ) -> DomainResult<i64> {
-    let rows = event_counter::Entity::update_many()
+    let id = Uuid::now_v7();
+    let occurred_at = Utc::now();
+    let no_counter = || {
+        DomainError::Internal(format!(
+            "no event counter for municipality {municipality_id}"
+        ))
+    };
+    if txn.get_database_backend() == DbBackend::Postgres {
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "WITH counter AS (UPDATE event_counters SET last_seq = last_seq + 1 \
+                 WHERE municipality_id = $1 RETURNING last_seq) \
+             INSERT INTO events (id, municipality_id, seq, event_type, payload, occurred_at) \
+             SELECT $2, $1, last_seq, $3, $4, $5 FROM counter RETURNING seq",
+            [
+                municipality_id.into(),
+                id.into(),
+                event_type.to_value().into(),
+                payload.to_string().into(),
+                occurred_at.into(),
+            ],
+        );
+        let row = txn.query_one_raw(statement).await?.ok_or_else(no_counter)?;
+        return Ok(row.try_get_by_index::<i64>(0)?);
+    }
+    let seq = event_counter::Entity::update_many()
         .col_expr(
             event_counter::Column::LastSeq,
             Expr::col(event_counter::Column::LastSeq).add(1),
         )
         .filter(event_counter::Column::MunicipalityId.eq(municipality_id))
         .exec_with_returning(txn)
-        .await?;
-    let seq = rows.first().map(|r| r.last_seq).ok_or_else(|| {
-        DomainError::Internal(format!(
-            "no event counter for municipality {municipality_id}"
-        ))
-    })?;
+        .await?
+        .first()
+        .map(|r| r.last_seq)
+        .ok_or_else(no_counter)?;
     event::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         municipality_id: Set(municipality_id),
         seq: Set(seq),
         event_type: Set(event_type),
         payload: Set(payload.to_string()),
-        occurred_at: Set(Utc::now()),
+        occurred_at: Set(occurred_at),
     }
     .insert(txn)
     .await?;
