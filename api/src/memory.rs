@@ -53,16 +53,26 @@ pub fn trim_when_quiet(activity: Activity) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Caps glibc's malloc arenas at the number of cores (at least 2) unless `MALLOC_ARENA_MAX` says
-/// otherwise. glibc's default is 8 per core: every thread that meets a locked arena gets a new one,
-/// and each keeps its own freed memory. With the cap, `ips-bench` measured the peak under a login
-/// flood at 60 MiB instead of 67, and idle after load at 33 MiB instead of 36 (SQLite, 2 cores, no
-/// CPU cost to read in the same runs). Call it before threads start allocating.
+/// Caps glibc's malloc arenas at four per core (at least 8) unless `MALLOC_ARENA_MAX` says otherwise.
+/// glibc's default is 8 per core: every thread that meets a locked arena gets a new one, and each
+/// keeps its own freed memory. The cap is a trade between memory and lock waits. `ips-bench` on SQLite,
+/// 2 cores, 1,000 logins, a login flood:
+///
+/// | arenas | candidates page | `/me/plan` | WHO-5 | peak RSS | idle after load |
+/// |---|---:|---:|---:|---:|---:|
+/// | 2 (one per core, the cap before) | 0.47 ms | 0.73–0.76 ms | 0.93–0.96 ms | 60.6 MiB | 32.9 MiB |
+/// | 4 | 0.41 | 0.67 | 0.88 | 61.2 | 34.0 |
+/// | 8 | 0.31 | 0.53 | 0.87 | 63.1 | 34.6 |
+/// | 16 (glibc's default here) | 0.30 | 0.51 | 0.85 | 64.1 | 33.0 |
+///
+/// With one arena per core, the request threads and SQLite's connection threads shared two arenas: in
+/// `perf` about 30% of the server's samples were threads waiting on a lock or waking another. Call it
+/// before threads start allocating.
 pub fn limit_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let arenas = libc::c_int::try_from(cores.max(2)).unwrap_or(libc::c_int::MAX);
+        let arenas = libc::c_int::try_from((cores * 4).max(8)).unwrap_or(libc::c_int::MAX);
         // SAFETY: `mallopt` takes plain integers; called before other threads allocate.
         unsafe {
             libc::mallopt(libc::M_ARENA_MAX, arenas);
