@@ -56,13 +56,13 @@ pub fn trim_when_quiet(activity: Activity) -> tokio::task::JoinHandle<()> {
 /// Caps glibc's malloc arenas at four per core (at least 8) unless `MALLOC_ARENA_MAX` says otherwise.
 /// glibc's default is 8 per core: every thread that meets a locked arena gets a new one, and each
 /// keeps its own freed memory. The cap is a trade between memory and lock waits. `ips-bench` on SQLite,
-/// 2 cores, 1,000 logins, a login flood:
+/// 2 cores, 1,000 logins and a login flood, CPU per request (`tests/bench/README.md` has the runs):
 ///
 /// | arenas | candidates page | `/me/plan` | WHO-5 | peak RSS | idle after load |
 /// |---|---:|---:|---:|---:|---:|
-/// | 2 (one per core, the cap before) | 0.47 ms | 0.73–0.76 ms | 0.93–0.96 ms | 60.6 MiB | 32.9 MiB |
+/// | 2 (one per core, the cap before) | 0.45 ms | 0.71 ms | 0.98 ms | 60.6 MiB | 32.9 MiB |
 /// | 4 | 0.41 | 0.67 | 0.88 | 61.2 | 34.0 |
-/// | 8 | 0.31 | 0.53 | 0.87 | 63.1 | 34.6 |
+/// | 8 (three runs) | 0.31–0.32 | 0.51–0.54 | 0.86–0.96 | 63.0–64.2 | 33.9–35.8 |
 /// | 16 (glibc's default here) | 0.30 | 0.51 | 0.85 | 64.1 | 33.0 |
 ///
 /// With one arena per core, the request threads and SQLite's connection threads shared two arenas: in
