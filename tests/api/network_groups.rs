@@ -84,10 +84,19 @@ async fn running_session(app: &TestApp, m: &Municipality, id: &str) -> String {
 async fn the_coordinator_sets_up_a_group_and_sessions_follow_copenhagen_time() {
     let app = TestApp::start().await;
     let m = app.municipality("701").await;
+    // Eight weeks of dates from today hold eight Thursdays. On a Thursday after 16:00 in Copenhagen
+    // this week's session has started, and only sessions that have not are made.
+    let first =
+        today() + Duration::days((4 - today().weekday().number_from_monday() as i64).rem_euclid(7));
+    let first = Copenhagen
+        .from_local_datetime(&first.and_time(NaiveTime::from_hms_opt(16, 0, 0).unwrap()))
+        .single()
+        .unwrap();
+    let expected = if first > Utc::now() { 8 } else { 7 };
     let id = create(&app, &m).await;
 
     let list = sessions(&app, &m, &id).await;
-    assert_eq!(list.len(), 8, "eight weeks ahead: {list:?}");
+    assert_eq!(list.len(), expected, "eight weeks ahead: {list:?}");
     for s in &list {
         let start: chrono::DateTime<Utc> = s["starts_at"].as_str().unwrap().parse().unwrap();
         let local = start.with_timezone(&Copenhagen);
@@ -111,7 +120,7 @@ async fn the_coordinator_sets_up_a_group_and_sessions_follow_copenhagen_time() {
         .count(app.state.db.read())
         .await
         .unwrap();
-    assert_eq!(made, 8);
+    assert_eq!(made, expected as u64);
 
     // Consultants of the municipality read; the group lists its facilitator.
     let g = app
