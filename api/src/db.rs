@@ -164,6 +164,22 @@ fn sqlite_options(url: &str, connections: u32, cache_kib: u32) -> ConnectOptions
     opts
 }
 
+/// Turns SQLite's memory statistics off for the process. With them on (SQLite's default) every
+/// allocation of every connection takes one process-wide mutex, so the writer and the readers wait on
+/// each other; the service never reads the statistics. Call it once, before the first connection
+/// opens and while no other thread uses SQLite: SQLite refuses the setting once it has started.
+pub fn sqlite_without_memory_statistics() {
+    // SAFETY: `sqlite3_config` with `SQLITE_CONFIG_MEMSTATUS` takes one `int`. It is not thread-safe
+    // and valid only before SQLite initialises; the caller runs it first thing in `main`, and after
+    // initialisation SQLite only answers `SQLITE_MISUSE`, changing nothing.
+    unsafe {
+        libsqlite3_sys::sqlite3_config(
+            libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS,
+            0 as std::ffi::c_int,
+        );
+    }
+}
+
 pub fn sqlite_parent_dir(url: &str) -> Option<&std::path::Path> {
     let path = url
         .trim_start_matches("sqlite://")

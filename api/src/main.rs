@@ -109,8 +109,9 @@ fn print_logins(logins: &[demo::Login], bind: &str) {
 }
 
 fn main() -> ExitCode {
-    // Before any thread starts allocating.
+    // Before any thread starts allocating, and before SQLite starts.
     ips_api::memory::limit_arenas();
+    ips_api::db::sqlite_without_memory_statistics();
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
