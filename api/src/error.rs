@@ -50,6 +50,7 @@ pub const PROBLEM_TYPES: &[&str] = &[
     "too-many-attempts",
     "internal",
     "shutting-down",
+    "database-unavailable",
 ];
 
 /// The `type` URI of a problem slug.
@@ -116,8 +117,9 @@ pub enum ApiError {
     /// An unexpected error; nothing was changed. Quote the request id when asking for help.
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
-    /// The instance is shutting down; nothing was changed. Send the request again (another instance
-    /// answers it).
+    /// The instance is shutting down, or its connection to the database was lost (a database
+    /// restart or failover); the `type` says which. Send the request again after `Retry-After`
+    /// seconds (for a change, with the same `Idempotency-Key`).
     #[oai(status = 503, content_type = "application/problem+json")]
     Unavailable(Json<Problem>, #[oai(header = "Retry-After")] u64),
 }
@@ -252,6 +254,21 @@ impl ApiError {
         )
     }
 
+    /// The database connection a request used was lost (the database restarted, failed over or
+    /// closed it). The pool has let that connection go, so a retry gets a new one.
+    pub fn database_unavailable() -> Self {
+        Self::Unavailable(
+            Json(Problem::new(
+                503,
+                "database-unavailable",
+                "Database unavailable",
+                "The connection to the database was lost while answering. Send the request again; \
+                 for a change, send the same Idempotency-Key so it is made once.",
+            )),
+            1,
+        )
+    }
+
     pub fn internal() -> Self {
         Self::Internal(Json(Problem::new(
             500,
@@ -297,6 +314,10 @@ impl From<DomainError> for ApiError {
             DomainError::Stale => Self::precondition_failed(),
             DomainError::Unauthorized(detail) => Self::unauthorized(detail),
             DomainError::TooMany(after) => Self::too_many(after),
+            DomainError::Db(err) if crate::db::connection_lost(&err) => {
+                tracing::warn!(error = %err, "database connection lost");
+                Self::database_unavailable()
+            }
             DomainError::Db(err) => {
                 tracing::error!(error = %err, "database error");
                 Self::internal()

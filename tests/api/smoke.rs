@@ -332,3 +332,55 @@ async fn postgres_connections_do_not_compile_queries() {
     assert_eq!(jit, "off");
     app.finish().await;
 }
+
+/// When PostgreSQL drops the service's connections (a restart, a failover, an administrator), a
+/// request that meets a dropped connection is answered 503 with `Retry-After`, never 500, and the
+/// pool replaces the connection: the retry is answered.
+#[tokio::test]
+async fn dropped_postgres_connections_are_replaced() {
+    use sea_orm::{ConnectionTrait, Statement};
+    if !crate::common::is_postgres() {
+        return;
+    }
+    let app = TestApp::start().await;
+    let m = app.municipality("101").await;
+    let token = &m.coordinator.token;
+    let page = "/api/v1/candidates?limit=5";
+    // Several connections in the pool, all used in the last seconds.
+    let _ = tokio::join!(
+        app.get(page, token),
+        app.get(page, token),
+        app.get(page, token),
+        app.get(page, token)
+    );
+    let db = &app.state.db;
+    let dropped = db
+        .write()
+        .execute_raw(Statement::from_string(
+            db.backend(),
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        ))
+        .await
+        .expect("terminate");
+    assert!(dropped.rows_affected() >= 1, "the pool's other connections");
+    // At most one failed answer per dropped connection; then every request is answered again.
+    let mut statuses = Vec::new();
+    for _ in 0..15 {
+        let a = app.get(page, token).await;
+        if a.status == 503 {
+            assert_eq!(a.body["type"], "urn:ips-ung:problem:database-unavailable");
+            assert_eq!(a.header("retry-after"), Some("1"));
+        }
+        statuses.push(a.status.as_u16());
+    }
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "never a 500: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().rev().take(5).all(|s| *s == 200),
+        "the pool replaced the dropped connections: {statuses:?}"
+    );
+    app.finish().await;
+}
