@@ -232,7 +232,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Caller> {
         role,
         municipality_id,
     };
-    if !state.sessions.is_alive(&state.db, &session).await {
+    if !state.sessions.is_alive(&state.db, &session).await? {
         return Err(ApiError::unauthorized(
             "The session has ended. Log in again.",
         ));

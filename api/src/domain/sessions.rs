@@ -47,15 +47,19 @@ impl SessionCache {
         self.alive.lock().expect("session cache").clear();
     }
 
-    pub async fn is_alive(&self, db: &Db, session: &Session) -> bool {
+    /// `Err` only when the database connection was lost (`db::connection_lost`): the session may
+    /// well be alive, and the caller answers 503 rather than log anyone out. Any other failure to
+    /// read the session counts as ended.
+    pub async fn is_alive(&self, db: &Db, session: &Session) -> Result<bool, sea_orm::DbErr> {
         let sid = session.id;
         if let Some(at) = self.alive.lock().expect("session cache").get(&sid)
             && at.elapsed() < self.ttl
         {
-            return true;
+            return Ok(true);
         }
         let alive = match check_session(db, session).await {
             Ok(alive) => alive,
+            Err(e) if crate::db::connection_lost(&e) => return Err(e),
             Err(e) => {
                 tracing::error!(error = %e, "session check failed");
                 false
@@ -70,7 +74,7 @@ impl SessionCache {
         } else {
             cache.remove(&sid);
         }
-        alive
+        Ok(alive)
     }
 }
 
@@ -104,7 +108,10 @@ async fn check_session(db: &Db, session: &Session) -> Result<bool, sea_orm::DbEr
     }
     let record = identity::principal(db, session.principal_id, session.role)
         .await
-        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+        .map_err(|e| match e {
+            super::DomainError::Db(e) => e,
+            other => sea_orm::DbErr::Custom(other.to_string()),
+        })?;
     Ok(record.is_some_and(|p| {
         p.active && p.role == session.role && p.municipality_id == session.municipality_id
     }))
