@@ -12,7 +12,7 @@ use entity::ids::MunicipalityId;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use super::{access::Role, identity};
+use super::{DomainError, DomainResult, access::Role, identity};
 use crate::db::Db;
 
 /// What a token says about its session.
@@ -50,7 +50,7 @@ impl SessionCache {
     /// `Err` only when the database connection was lost (`db::connection_lost`): the session may
     /// well be alive, and the caller answers 503 rather than log anyone out. Any other failure to
     /// read the session counts as ended.
-    pub async fn is_alive(&self, db: &Db, session: &Session) -> Result<bool, sea_orm::DbErr> {
+    pub async fn is_alive(&self, db: &Db, session: &Session) -> DomainResult<bool> {
         let sid = session.id;
         if let Some(at) = self.alive.lock().expect("session cache").get(&sid)
             && at.elapsed() < self.ttl
@@ -59,7 +59,9 @@ impl SessionCache {
         }
         let alive = match check_session(db, session).await {
             Ok(alive) => alive,
-            Err(e) if crate::db::connection_lost(&e) => return Err(e),
+            Err(DomainError::Db(e)) if crate::db::connection_lost(&e) => {
+                return Err(DomainError::Db(e));
+            }
             Err(e) => {
                 tracing::error!(error = %e, "session check failed");
                 false
@@ -79,7 +81,7 @@ impl SessionCache {
 }
 
 /// Reads whether a session is alive and its principal is still what the token says.
-async fn check_session(db: &Db, session: &Session) -> Result<bool, sea_orm::DbErr> {
+async fn check_session(db: &Db, session: &Session) -> DomainResult<bool> {
     let db = db.read();
     if session.role == Role::Service {
         use entity::service_account as sa;
@@ -106,12 +108,7 @@ async fn check_session(db: &Db, session: &Session) -> Result<bool, sea_orm::DbEr
     if !open {
         return Ok(false);
     }
-    let record = identity::principal(db, session.principal_id, session.role)
-        .await
-        .map_err(|e| match e {
-            super::DomainError::Db(e) => e,
-            other => sea_orm::DbErr::Custom(other.to_string()),
-        })?;
+    let record = identity::principal(db, session.principal_id, session.role).await?;
     Ok(record.is_some_and(|p| {
         p.active && p.role == session.role && p.municipality_id == session.municipality_id
     }))
