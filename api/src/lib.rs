@@ -23,7 +23,7 @@ pub mod server;
 pub mod spec;
 pub mod state;
 
-use std::time::Duration;
+use std::{sync::OnceLock, time::Duration};
 
 use poem::{
     Endpoint, EndpointExt, Route, get, handler,
@@ -116,16 +116,17 @@ pub fn api() -> OpenApiService<Api, ()> {
     .url_prefix("/api/v1")
 }
 
-/// The processed spec (`spec::process`), made once per process.
-fn spec_value() -> &'static serde_json::Value {
-    use std::sync::OnceLock;
-    static SPEC: OnceLock<serde_json::Value> = OnceLock::new();
-    SPEC.get_or_init(|| spec::process(&api().spec()))
+/// The processed spec (`spec::process`), made each time it is asked for and not kept: as a tree of
+/// JSON values it takes several MiB of heap, more than the rest of an idle server's. Making it takes
+/// a few milliseconds; the server makes it at start (`path_templates`) and when a spec file or the
+/// reference page is first asked for.
+fn spec_value() -> serde_json::Value {
+    spec::process(&api().spec())
 }
 
 /// The spec as JSON (what `ips-server openapi` prints and `openapi/openapi.json` holds).
 pub fn spec_json() -> String {
-    let mut text = serde_json::to_string_pretty(spec_value()).expect("the spec is JSON");
+    let mut text = serde_json::to_string_pretty(&spec_value()).expect("the spec is JSON");
     text.push('\n');
     text
 }
@@ -133,7 +134,8 @@ pub fn spec_json() -> String {
 /// The path templates of the spec and their methods, for the conventions middleware. The two spec
 /// files are served too.
 fn path_templates() -> middleware::PathTemplates {
-    let paths = spec_value()["paths"].as_object();
+    let spec = spec_value();
+    let paths = spec["paths"].as_object();
     let spec_files =
         ["/api/v1/openapi.json", "/api/v1/openapi.yaml"].map(|p| (p, vec!["GET".to_string()]));
     middleware::PathTemplates::new(
@@ -153,7 +155,7 @@ fn path_templates() -> middleware::PathTemplates {
 
 /// The spec as YAML.
 pub fn spec_yaml() -> String {
-    serde_yaml::to_string(spec_value()).expect("the spec is YAML")
+    serde_yaml::to_string(&spec_value()).expect("the spec is YAML")
 }
 
 /// The spec files `ips-server openapi --out DIR` writes.
@@ -189,18 +191,23 @@ fn docs_html() -> String {
         .replacen(&service.spec(), &spec_json(), 1)
 }
 
-#[handler]
-fn spec_json_handler() -> poem::Response {
-    poem::Response::builder()
-        .content_type("application/json")
-        .body(spec_json())
+/// The text of a spec file or the reference page, made on its first request and kept from then on.
+fn served(file: &'static OnceLock<String>, make: fn() -> String) -> &'static str {
+    file.get_or_init(make)
 }
 
 #[handler]
-fn docs_handler() -> poem::web::Html<String> {
-    use std::sync::OnceLock;
+fn spec_json_handler() -> poem::Response {
+    static FILE: OnceLock<String> = OnceLock::new();
+    poem::Response::builder()
+        .content_type("application/json")
+        .body(served(&FILE, spec_json))
+}
+
+#[handler]
+fn docs_handler() -> poem::web::Html<&'static str> {
     static HTML: OnceLock<String> = OnceLock::new();
-    poem::web::Html(HTML.get_or_init(docs_html).clone())
+    poem::web::Html(served(&HTML, docs_html))
 }
 
 /// Anything under `/api/` that is not a path of the API.
@@ -212,9 +219,10 @@ fn api_not_found() -> poem::Response {
 
 #[handler]
 fn spec_yaml_handler() -> poem::Response {
+    static FILE: OnceLock<String> = OnceLock::new();
     poem::Response::builder()
         .content_type("application/yaml")
-        .body(spec_yaml())
+        .body(served(&FILE, spec_yaml))
 }
 
 /// The whole application: the API, the operational endpoints and the portal, with the conventions

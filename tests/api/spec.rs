@@ -82,6 +82,17 @@ async fn spec_and_docs_are_served() {
         .await
         .expect(200);
     assert!(String::from_utf8_lossy(&yaml.raw).contains("openapi: 3"));
+    // The server keeps the files' text, not the spec's tree: what it serves, on the first request
+    // and on later ones, is what `ips-server openapi` writes.
+    for _ in 0..2 {
+        for (path, text) in [
+            ("/api/v1/openapi.json", ips_api::spec_json()),
+            ("/api/v1/openapi.yaml", ips_api::spec_yaml()),
+        ] {
+            let served = app.call(Method::GET, path, None, None).await.expect(200);
+            assert!(served.raw == text.as_bytes(), "{path} is the spec file");
+        }
+    }
     let docs = app.call(Method::GET, "/docs", None, None).await.expect(200);
     let html = String::from_utf8_lossy(&docs.raw);
     assert!(html.contains("swagger"), "docs page");
