@@ -4,9 +4,9 @@
 //! glibc's allocator keeps what a burst of requests freed in each thread's arena (tens of MiB after a
 //! load test on two cores, measured by `ips-bench`) and returns it only when told to. So a task looks
 //! once a second at how many requests were answered; when some were, and then a whole second passes
-//! with none, it calls `malloc_trim(0)` on a blocking thread. A busy server never trims, and an idle one
-//! trims once per quiet spell. Other allocators and platforms give memory back by themselves: there
-//! the task does nothing.
+//! with none, it calls `malloc_trim(0)` on a blocking thread; the first quiet second after start does
+//! too. A busy server never trims, and an idle one trims once per quiet spell. Other allocators and
+//! platforms give memory back by themselves: there the task does nothing.
 use std::{
     sync::{
         Arc,
@@ -36,8 +36,11 @@ impl Activity {
 pub fn trim_when_quiet(activity: Activity) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut seen = activity.count();
-        let mut dirty = false;
-        let mut tick = tokio::time::interval(QUIET);
+        // Starting leaves freed memory too (the migrations, the spec read for the path templates):
+        // the first quiet second gives it back.
+        let mut dirty = true;
+        // The first look a second from now, once the app is built (an interval's first tick is at once).
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + QUIET, QUIET);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;

@@ -345,7 +345,11 @@ async fn measure(
     };
     eprintln!("==> starting ips-server on {addr}");
     let mut server = Process::start("ips-server", cmd, addr, &work.join("server.log")).await?;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Idle after start: three seconds after the readiness check's last request. The server gives
+    // back what starting freed once a whole tick of its one-second clock has passed without a
+    // request, so between one and two seconds after the last one (this was read after one second
+    // before it did).
+    tokio::time::sleep(Duration::from_secs(3)).await;
     rep.memory.idle_start = procfs::rss_mib(server.pid);
 
     // Logins: the first ones give the scenarios' tokens; memory is read after them and after all.
