@@ -2,7 +2,7 @@
 //! the Copenhagen wall-clock time, candidates join and leave (idempotent), suggest topics as members,
 //! and see their next session on the plan and in the calendar feed; facilitators record attendance
 //! for members of sessions that have started; events carry ids only; the report counts attendance.
-use chrono::{Datelike, Duration, NaiveTime, TimeZone, Utc};
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Europe::Copenhagen;
 use entity::{
     ids::{NetworkGroupId, NetworkGroupSessionId},
@@ -44,8 +44,12 @@ async fn create(app: &TestApp, m: &Municipality) -> String {
 }
 
 async fn sessions(app: &TestApp, m: &Municipality, id: &str) -> Vec<Value> {
-    let from = today();
-    let to = from + Duration::days(70);
+    sessions_from(app, m, id, today()).await
+}
+
+/// The group's sessions on the days `from` to 70 days after today (Copenhagen days).
+async fn sessions_from(app: &TestApp, m: &Municipality, id: &str, from: NaiveDate) -> Vec<Value> {
+    let to = today() + Duration::days(70);
     app.get(
         &format!("{GROUPS}/{id}/sessions?from={from}&to={to}"),
         &m.coordinator.token,
@@ -503,7 +507,8 @@ async fn attendance_only_for_members_of_started_sessions() {
     .await
     .problem(400);
     assert_eq!(a.fields(), ["attendance[1].candidate_id"]);
-    let s = sessions(&app, &m, &id).await;
+    // From yesterday: between midnight and one in Copenhagen the running session began yesterday.
+    let s = sessions_from(&app, &m, &id, today() - Duration::days(1)).await;
     let running = s.iter().find(|s| s["id"] == now.as_str()).expect("listed");
     assert_eq!(
         running["attendance"],
