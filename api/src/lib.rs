@@ -191,23 +191,19 @@ fn docs_html() -> String {
         .replacen(&service.spec(), &spec_json(), 1)
 }
 
-/// The text of a spec file or the reference page, made on its first request and kept from then on.
-fn served(file: &'static OnceLock<String>, make: fn() -> String) -> &'static str {
-    file.get_or_init(make)
-}
-
+// The spec files and the reference page: their text is made on the first request and kept.
 #[handler]
 fn spec_json_handler() -> poem::Response {
     static FILE: OnceLock<String> = OnceLock::new();
     poem::Response::builder()
         .content_type("application/json")
-        .body(served(&FILE, spec_json))
+        .body(FILE.get_or_init(spec_json).as_str())
 }
 
 #[handler]
 fn docs_handler() -> poem::web::Html<&'static str> {
     static HTML: OnceLock<String> = OnceLock::new();
-    poem::web::Html(served(&HTML, docs_html))
+    poem::web::Html(HTML.get_or_init(docs_html).as_str())
 }
 
 /// Anything under `/api/` that is not a path of the API.
@@ -222,7 +218,7 @@ fn spec_yaml_handler() -> poem::Response {
     static FILE: OnceLock<String> = OnceLock::new();
     poem::Response::builder()
         .content_type("application/yaml")
-        .body(served(&FILE, spec_yaml))
+        .body(FILE.get_or_init(spec_yaml).as_str())
 }
 
 /// The whole application: the API, the operational endpoints and the portal, with the conventions
