@@ -102,7 +102,7 @@ pub struct Config {
         default_value_t = 300
     )]
     pub login_failures_per_address_hour: u64,
-    /// Password hashes computed at once (each takes 19 MiB and ~20 ms of one core); 0 = half the CPU
+    /// Password hashes computed at once (each takes 12 MiB and ~20 ms of one core); 0 = half the CPU
     /// cores, at least one.
     #[arg(
         long,
@@ -232,7 +232,7 @@ impl Config {
     }
 
     /// Half the cores (at least one) unless set: hashing then never takes more than half the CPU, so
-    /// a login flood cannot starve the other requests, and holds at most half the cores × 19 MiB.
+    /// a login flood cannot starve the other requests, and holds at most half the cores × 12 MiB.
     pub fn password_hash_concurrency(&self) -> usize {
         if self.password_hash_concurrency == 0 {
             std::thread::available_parallelism()

@@ -192,3 +192,63 @@ async fn failed_logins_are_limited_per_address() {
     .problem(429);
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_hash_with_older_parameters_is_remade_at_login() {
+    use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version, password_hash::SaltString};
+    use entity::credential;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+
+    let app = TestApp::start().await;
+    let m = app.municipality("101").await;
+    give_login(&app, m.candidate.id, "sara.t", Role::Candidate, Some(m.id)).await;
+    // The parameters hashes were made with before (19 MiB, t = 2).
+    let older = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(19 * 1024, 2, 1, None).expect("params"),
+    )
+    .hash_password(
+        PASSWORD.as_bytes(),
+        &SaltString::from_b64("c2FsdHNhbHRzYWx0").expect("salt"),
+    )
+    .expect("hash")
+    .to_string();
+    let stored = || async {
+        credential::Entity::find()
+            .filter(credential::Column::Username.eq("sara.t"))
+            .one(app.state.db.read())
+            .await
+            .expect("read")
+            .expect("credential")
+    };
+    credential::Entity::update_many()
+        .col_expr(credential::Column::PasswordHash, Expr::value(older.clone()))
+        .filter(credential::Column::Username.eq("sara.t"))
+        .exec(app.state.db.write())
+        .await
+        .expect("set the older hash");
+
+    // A wrong password changes nothing.
+    login(&app, "sara.t", "not the password").await.problem(401);
+    assert_eq!(stored().await.password_hash, older);
+    // The right one logs in, and the stored hash is remade with today's parameters.
+    let before = stored().await.updated_at;
+    let a = login(&app, "sara.t", PASSWORD).await.expect(200);
+    let now = stored().await;
+    assert!(
+        now.password_hash
+            .starts_with("$argon2id$v=19$m=12288,t=3,p=1$"),
+        "{}",
+        now.password_hash
+    );
+    assert!(now.updated_at >= before);
+    assert_eq!(now.principal_id, m.candidate.id);
+    let token = a.body["access_token"].as_str().expect("access_token");
+    app.get("/api/v1/me", token).await.expect(200);
+    // The new hash takes the same password, and only it; a later login leaves it as it is.
+    login(&app, "sara.t", "not the password").await.problem(401);
+    login(&app, "sara.t", PASSWORD).await.expect(200);
+    assert_eq!(stored().await.password_hash, now.password_hash);
+    app.finish().await;
+}

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::{DomainError, DomainResult, access, on_unique};
 use super::{
     access::{Role, Scope},
-    passwords::Hasher,
+    passwords::{Hasher, Verified},
     sessions::SessionCache,
     sha256_hex,
     tokens::KeyStore,
@@ -247,12 +247,12 @@ pub async fn login(
         .filter(credential::Column::Username.eq(name))
         .one(ctx.db.read())
         .await?;
-    let ok = ctx
+    let verified = ctx
         .hasher
         .verify(password, cred.as_ref().map(|c| c.password_hash.as_str()))
         .await;
-    let principal = match (&cred, ok) {
-        (Some(c), true) => principal(ctx.db.read(), c.principal_id, c.role).await?,
+    let principal = match &cred {
+        Some(c) if verified.matches() => principal(ctx.db.read(), c.principal_id, c.role).await?,
         _ => None,
     };
     let (Some(cred), Some(p)) = (cred, principal.filter(|p| p.active)) else {
@@ -260,6 +260,17 @@ pub async fn login(
         return Err(DomainError::Unauthorized("Wrong username or password."));
     };
     release(ctx, reservation).await?;
+    if let Verified::Rehashed(new) = verified {
+        // The same password, hashed with today's parameters. Only over the hash just verified: a
+        // password changed meanwhile (a new invitation) is not put back.
+        credential::Entity::update_many()
+            .col_expr(credential::Column::PasswordHash, Expr::value(new))
+            .col_expr(credential::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(credential::Column::PrincipalId.eq(cred.principal_id))
+            .filter(credential::Column::PasswordHash.eq(cred.password_hash))
+            .exec(ctx.db.write())
+            .await?;
+    }
     start_session(ctx, cred.principal_id, p.role, p.municipality_id).await
 }
 
