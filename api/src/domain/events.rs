@@ -13,45 +13,76 @@ use uuid::Uuid;
 use super::{DomainError, DomainResult};
 
 /// Appends one event; call inside the transaction that makes the change.
-///
-/// The counter's step and the event's row go to the database as one request. On PostgreSQL they are
-/// one statement (a data-modifying `WITH`); SQLite has no `UPDATE` in a `WITH`, so there they are two
-/// statements sent together, which its driver runs in order in one hand-off to the connection's
-/// thread (each hand-off is a thread switch each way, most of a small statement's cost). The
-/// `INSERT` reads the counter the `UPDATE` just stepped, inside the same transaction.
 pub async fn append<C: ConnectionTrait>(
     txn: &C,
     municipality_id: MunicipalityId,
     event_type: EventType,
     payload: Value,
 ) -> DomainResult<i64> {
-    const POSTGRES: &str = "WITH counter AS (UPDATE event_counters SET last_seq = last_seq + 1 \
-             WHERE municipality_id = $1 RETURNING last_seq) \
-         INSERT INTO events (id, municipality_id, seq, event_type, payload, occurred_at) \
-         SELECT $2, $1, last_seq, $3, $4, $5 FROM counter RETURNING seq";
-    const SQLITE: &str = "UPDATE event_counters SET last_seq = last_seq + 1 \
-             WHERE municipality_id = ?1; \
-         INSERT INTO events (id, municipality_id, seq, event_type, payload, occurred_at) \
-         SELECT ?2, ?1, last_seq, ?3, ?4, ?5 FROM event_counters \
-          WHERE municipality_id = ?1 RETURNING seq";
+    append_after(txn, None, municipality_id, event_type, payload).await
+}
+
+/// Runs `first` (a statement without results, for the same transaction: the change's audit entry,
+/// built by the backend's query builder, so with `?` placeholders on SQLite and `$n` on PostgreSQL),
+/// then appends one event, all in one request to the database; returns the event's number.
+///
+/// Each request to the database is a round trip (PostgreSQL) or a hand-off to the connection's
+/// thread and back (SQLite), most of a small statement's cost. On PostgreSQL everything is one
+/// statement: `first` and the counter's step are data-modifying `WITH`s of the event's `INSERT`
+/// (PostgreSQL runs each `WITH` once and to the end, read or not). SQLite has no `UPDATE` in a
+/// `WITH`, so there they are statements sent together, which its driver runs in order in the one
+/// request; the `INSERT` reads the counter the `UPDATE` just stepped, in the same transaction.
+pub async fn append_after<C: ConnectionTrait>(
+    txn: &C,
+    first: Option<Statement>,
+    municipality_id: MunicipalityId,
+    event_type: EventType,
+    payload: Value,
+) -> DomainResult<i64> {
     let backend = txn.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => POSTGRES,
-        _ => SQLITE,
+    let (first_sql, mut values) = match first {
+        Some(st) => (Some(st.sql), st.values.map(|v| v.0).unwrap_or_default()),
+        None => (None, Vec::new()),
     };
-    let statement = Statement::from_sql_and_values(
-        backend,
-        sql,
-        [
-            municipality_id.into(),
-            Uuid::now_v7().into(),
-            event_type.to_value().into(),
-            payload.to_string().into(),
-            Utc::now().into(),
-        ],
+    let m: sea_orm::Value = municipality_id.into();
+    let (id, kind, body, at): (sea_orm::Value, _, _, _) = (
+        Uuid::now_v7().into(),
+        event_type.to_value().into(),
+        payload.to_string().into(),
+        Utc::now().into(),
     );
+    let sql = if backend == DbBackend::Postgres {
+        // This statement's parameters are numbered after `first`'s.
+        let p = |n: usize| values.len() + n;
+        let (pm, pid, pkind, pbody, pat) = (p(1), p(2), p(3), p(4), p(5));
+        let first = first_sql
+            .map(|f| format!("first AS ({f}), "))
+            .unwrap_or_default();
+        let sql = format!(
+            "WITH {first}counter AS (UPDATE event_counters SET last_seq = last_seq + 1 \
+                 WHERE municipality_id = ${pm} RETURNING last_seq) \
+             INSERT INTO events (id, municipality_id, seq, event_type, payload, occurred_at) \
+             SELECT ${pid}, ${pm}, last_seq, ${pkind}, ${pbody}, ${pat} FROM counter RETURNING seq"
+        );
+        values.extend([m, id, kind, body, at]);
+        sql
+    } else {
+        // Only `?` placeholders, the values in the order they appear over all the statements: the
+        // driver binds each `?` to the next value and carries the count over to the next statement,
+        // while a numbered `?N` in a later statement would not line up with `first`'s.
+        let first = first_sql.map(|f| format!("{f}; ")).unwrap_or_default();
+        let sql = format!(
+            "{first}UPDATE event_counters SET last_seq = last_seq + 1 WHERE municipality_id = ?; \
+             INSERT INTO events (id, municipality_id, seq, event_type, payload, occurred_at) \
+             SELECT ?, ?, last_seq, ?, ?, ? FROM event_counters WHERE municipality_id = ? \
+             RETURNING seq"
+        );
+        values.extend([m.clone(), id, m.clone(), kind, body, at, m]);
+        sql
+    };
+    let statement = Statement::from_sql_and_values(backend, sql, values);
     // No row: the municipality has no counter (the `UPDATE` changed nothing, and the `INSERT`
-    // selected nothing).
+    // selected nothing). The caller's transaction is then rolled back, `first` with it.
     let row = txn.query_one_raw(statement).await?.ok_or_else(|| {
         DomainError::Internal(format!(
             "no event counter for municipality {municipality_id}"

@@ -9,7 +9,10 @@ use entity::{
     scoped::Versioned,
     types::{AuditAction, AuditResource, EventType},
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, Set, Value};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait, Set,
+    Value,
+};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
@@ -70,7 +73,8 @@ impl Subject {
 }
 
 /// Records a change: its event (when it has one) and its audit entry. Call inside the transaction that
-/// makes the change, so all three commit or none does.
+/// makes the change, so all three commit or none does. With an event, the audit entry and the event
+/// go to the database as one request.
 pub async fn record<C: ConnectionTrait>(
     txn: &C,
     actor: Actor,
@@ -78,23 +82,38 @@ pub async fn record<C: ConnectionTrait>(
     event: Option<(EventType, Json)>,
     action: AuditAction,
 ) -> DomainResult<()> {
-    if let Some((event_type, payload)) = event {
-        events::append(txn, subject.municipality_id, event_type, payload).await?;
+    let entry = entry(actor, subject, action);
+    match event {
+        Some((event_type, payload)) => {
+            let audit = audit_entry::Entity::insert(entry).build(txn.get_database_backend());
+            events::append_after(
+                txn,
+                Some(audit),
+                subject.municipality_id,
+                event_type,
+                payload,
+            )
+            .await?;
+        }
+        None => {
+            audit_entry::Entity::insert(entry)
+                .exec_without_returning(txn)
+                .await?;
+        }
     }
-    audit(txn, actor, subject, action).await
+    Ok(())
 }
 
 /// Records that staff read a candidate's data (after the read).
 pub async fn read<C: ConnectionTrait>(db: &C, actor: Actor, subject: &Subject) -> DomainResult<()> {
-    audit(db, actor, subject, AuditAction::Read).await
+    audit_entry::Entity::insert(entry(actor, subject, AuditAction::Read))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
 }
 
-async fn audit<C: ConnectionTrait>(
-    db: &C,
-    actor: Actor,
-    subject: &Subject,
-    action: AuditAction,
-) -> DomainResult<()> {
+/// The audit entry for `actor` doing `action` to `subject`, now.
+fn entry(actor: Actor, subject: &Subject, action: AuditAction) -> audit_entry::ActiveModel {
     audit_entry::ActiveModel {
         id: Set(Uuid::now_v7()),
         municipality_id: Set(Some(subject.municipality_id)),
@@ -107,9 +126,6 @@ async fn audit<C: ConnectionTrait>(
         request_id: Set(crate::request_id::current()),
         at: Set(Utc::now()),
     }
-    .insert(db)
-    .await?;
-    Ok(())
 }
 
 /// Writes `am` as the next version of a row read at `current` version, if that is still the version
