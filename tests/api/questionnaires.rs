@@ -1335,6 +1335,24 @@ async fn done_when_the_journey_works() {
         .map(|r| r["score"].as_i64().unwrap())
         .collect();
     assert_eq!(scores, [72, 24]);
+    // What the submit answered is what a later read shows, to the microsecond.
+    for (listed, answered) in history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip([&first, &low])
+    {
+        for field in [
+            "id",
+            "submitted_at",
+            "score",
+            "band",
+            "assignment_id",
+            "answers",
+        ] {
+            assert_eq!(listed[field], answered[field], "{field}");
+        }
+    }
     let plan = app.get("/api/v1/me/plan", &me.token).await.expect(200).body;
     assert_eq!(plan["latest_wellbeing"]["score"], 24);
     assert_eq!(plan["latest_wellbeing"]["band"], "very_low");

@@ -10,13 +10,13 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, sea_query::Expr,
+    QueryOrder, QuerySelect, QueryTrait, Set, UpdateMany, sea_query::Expr,
 };
 use uuid::Uuid;
 
 use super::{
     DomainResult,
-    journal::{self, Subject},
+    journal::{self, Subject, Writes},
     pagination::PageRequest,
 };
 use crate::{
@@ -94,14 +94,21 @@ pub async fn resolve_for_candidate<C: ConnectionTrait>(
     kind: Kind,
     candidate_id: CandidateId,
 ) -> DomainResult<()> {
+    resolving(kind, candidate_id).exec(txn).await?;
+    Ok(())
+}
+
+/// `resolve_for_candidate`, sent with the change's other `writes`.
+pub fn resolve_for_candidate_with(writes: &mut Writes, kind: Kind, candidate_id: CandidateId) {
+    writes.push(resolving(kind, candidate_id).as_query());
+}
+
+fn resolving(kind: Kind, candidate_id: CandidateId) -> UpdateMany<inbox_item::Entity> {
     inbox_item::Entity::update_many()
         .col_expr(inbox_item::Column::ResolvedAt, Expr::value(Utc::now()))
         .filter(inbox_item::Column::Kind.eq(kind))
         .filter(inbox_item::Column::CandidateId.eq(candidate_id))
         .filter(inbox_item::Column::ResolvedAt.is_null())
-        .exec(txn)
-        .await?;
-    Ok(())
 }
 
 /// One item with the candidate (none for items about no candidate, such as a disabled webhook) and,

@@ -10,8 +10,12 @@ use entity::{
     types::{AuditAction, AuditResource, EventType},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait, Set,
-    Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryTrait, Set, Statement, Value,
+    sea_query::{
+        PostgresQueryBuilder, QueryStatementBuilder, SqlWriter, SqlWriterValues,
+        SqliteQueryBuilder, Write,
+    },
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -72,9 +76,100 @@ impl Subject {
     }
 }
 
+/// The statements that make one change, sent to the database together with the change's audit entry
+/// and event, as one request (`record_with`).
+///
+/// Each request to the database is a round trip (PostgreSQL) or a hand-off to the connection's
+/// thread and back (SQLite), most of a small statement's cost. On PostgreSQL the statements become
+/// data-modifying `WITH`s of one statement (PostgreSQL runs each once and to the end, read or not, on
+/// one snapshot: a statement here sees none of the others' rows, and foreign keys are checked when the
+/// whole statement ends). On SQLite they are statements sent together, which its driver runs in order.
+/// Either way the placeholders are numbered across all of them as they are written.
+pub struct Writes {
+    backend: DbBackend,
+    sql: SqlWriterValues,
+    statements: usize,
+}
+
+impl Writes {
+    pub fn new(backend: DbBackend) -> Self {
+        let (placeholder, numbered) = match backend {
+            DbBackend::Postgres => ("$", true),
+            _ => ("?", false),
+        };
+        Self {
+            backend,
+            sql: SqlWriterValues::new(placeholder, numbered),
+            statements: 0,
+        }
+    }
+
+    /// Adds an `INSERT`, `UPDATE` or `DELETE` without results (`Entity::insert(…).as_query()`).
+    pub fn push(&mut self, statement: &impl QueryStatementBuilder) {
+        if self.is_postgres() {
+            let _ = write!(
+                self.sql,
+                "{}w{} AS (",
+                if self.statements == 0 { "WITH " } else { ", " },
+                self.statements
+            );
+            statement.build_collect_any_into(&PostgresQueryBuilder, &mut self.sql);
+            self.sql(")");
+        } else {
+            statement.build_collect_any_into(&SqliteQueryBuilder, &mut self.sql);
+            self.sql("; ");
+        }
+        self.statements += 1;
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.backend == DbBackend::Postgres
+    }
+
+    /// How many statements were pushed.
+    pub fn len(&self) -> usize {
+        self.statements
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.statements == 0
+    }
+
+    /// Writes SQL text after the pushed statements (for the statement that ends them).
+    pub fn sql(&mut self, text: &str) {
+        // Writing to a `String` does not fail.
+        let _ = self.sql.write_str(text);
+    }
+
+    /// Writes a placeholder (`$n` or `?`) and binds `value` to it.
+    pub fn param(&mut self, value: impl Into<Value>) {
+        // The writer numbers the placeholder itself; the query builder is not consulted.
+        self.sql.push_param(value.into(), &PostgresQueryBuilder);
+    }
+
+    /// The request, ready to send.
+    pub fn into_statement(self) -> Statement {
+        let (sql, values) = self.sql.into_parts();
+        Statement::from_sql_and_values(self.backend, sql, values)
+    }
+
+    /// Sends the pushed statements as one request.
+    pub async fn execute<C: ConnectionTrait>(mut self, txn: &C) -> DomainResult<()> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        if self.is_postgres() {
+            // The `WITH`s need a statement to belong to; this one reads nothing.
+            self.sql(" SELECT 1");
+        }
+        txn.execute_raw(self.into_statement()).await?;
+        Ok(())
+    }
+}
+
 /// Records a change: its event (when it has one) and its audit entry. Call inside the transaction that
-/// makes the change, so all three commit or none does. With an event, the audit entry and the event
-/// go to the database as one request.
+/// makes the change, so all three commit or none does. The audit entry and the event go to the
+/// database as one request.
 pub async fn record<C: ConnectionTrait>(
     txn: &C,
     actor: Actor,
@@ -82,24 +177,25 @@ pub async fn record<C: ConnectionTrait>(
     event: Option<(EventType, Json)>,
     action: AuditAction,
 ) -> DomainResult<()> {
-    let entry = entry(actor, subject, action);
+    let writes = Writes::new(txn.get_database_backend());
+    record_with(txn, writes, actor, subject, event, action).await
+}
+
+/// `record`, sending the change's own `writes` in the same request as its audit entry and event.
+pub async fn record_with<C: ConnectionTrait>(
+    txn: &C,
+    mut writes: Writes,
+    actor: Actor,
+    subject: &Subject,
+    event: Option<(EventType, Json)>,
+    action: AuditAction,
+) -> DomainResult<()> {
+    writes.push(audit_entry::Entity::insert(entry(actor, subject, action)).as_query());
     match event {
         Some((event_type, payload)) => {
-            let audit = audit_entry::Entity::insert(entry).build(txn.get_database_backend());
-            events::append_after(
-                txn,
-                Some(audit),
-                subject.municipality_id,
-                event_type,
-                payload,
-            )
-            .await?;
+            events::append_after(txn, writes, subject.municipality_id, event_type, payload).await?;
         }
-        None => {
-            audit_entry::Entity::insert(entry)
-                .exec_without_returning(txn)
-                .await?;
-        }
+        None => writes.execute(txn).await?,
     }
     Ok(())
 }

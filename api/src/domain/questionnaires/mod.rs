@@ -7,7 +7,7 @@ pub mod scoring;
 
 pub use assignments::tick;
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 pub use entity::types::QuestionnaireKey;
 use entity::{
     ids::{AssignmentId, CandidateId, ResponseId},
@@ -17,8 +17,7 @@ use entity::{
     types::{AuditAction, AuditResource, EventType, Language},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use serde_json::json;
 
@@ -28,7 +27,7 @@ use super::{
     access::{Reach, Reached},
     events,
     inbox::{self, Audience, Kind},
-    journal::{self, Subject},
+    journal::{self, Subject, Writes},
     pagination::PageRequest,
 };
 use crate::db::Db;
@@ -394,7 +393,8 @@ pub async fn submit(db: &Db, reach: &Reach, new: NewResponse) -> DomainResult<Su
     };
     let values = check_answers(&def, &new.answers).map_err(DomainError::Invalid)?;
     let scored: Scored = scoring::score(def.kind, &values, &def.bands());
-    let now = Utc::now();
+    // Microseconds, as the database keeps it: the response shows what a later read will.
+    let now = Utc::now().trunc_subsecs(6);
 
     let txn = db.begin().await?;
     let c = reach.candidate(&txn, me.id).await?;
@@ -407,22 +407,19 @@ pub async fn submit(db: &Db, reach: &Reach, new: NewResponse) -> DomainResult<Su
     } else {
         None
     };
-    let response = questionnaire_response::ActiveModel {
-        id: Set(response_id),
-        municipality_id: Set(c.municipality_id()),
-        candidate_id: Set(c.id()),
-        questionnaire_key: Set(key),
-        version: Set(def.version.version),
-        assignment_id: Set(assignment.as_ref().map(|a| a.id)),
-        raw_score: Set(scored.raw),
-        score: Set(scored.score),
-        band: Set(scored.band),
-        alert: Set(alert.is_some()),
-        submitted_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
-    // Every answer in one statement, not a round trip per item.
+    let response = questionnaire_response::Model {
+        id: response_id,
+        municipality_id: c.municipality_id(),
+        candidate_id: c.id(),
+        questionnaire_key: key,
+        version: def.version.version,
+        assignment_id: assignment.as_ref().map(|a| a.id),
+        raw_score: scored.raw,
+        score: scored.score,
+        band: scored.band,
+        alert: alert.is_some(),
+        submitted_at: now,
+    };
     let answers: Vec<questionnaire_answer::Model> = def
         .items
         .iter()
@@ -435,15 +432,28 @@ pub async fn submit(db: &Db, reach: &Reach, new: NewResponse) -> DomainResult<Su
             value: *value,
         })
         .collect();
-    questionnaire_answer::Entity::insert_many(
-        answers
-            .iter()
-            .map(|a| questionnaire_answer::ActiveModel::from(a.clone())),
-    )
-    .exec_without_returning(&txn)
-    .await?;
-    journal::record(
+    // The response, its answers (in one statement), the audit entry and the event go to the
+    // database as one request; so does resolving a "missed two in a row" item: the candidate is
+    // answering again, so it has done its job.
+    let mut writes = Writes::new(txn.get_database_backend());
+    writes.push(
+        questionnaire_response::Entity::insert(questionnaire_response::ActiveModel::from(
+            response.clone(),
+        ))
+        .as_query(),
+    );
+    writes.push(
+        questionnaire_answer::Entity::insert_many(
+            answers
+                .iter()
+                .map(|a| questionnaire_answer::ActiveModel::from(a.clone())),
+        )
+        .as_query(),
+    );
+    inbox::resolve_for_candidate_with(&mut writes, Kind::MissedQuestionnaires, c.id());
+    journal::record_with(
         &txn,
+        writes,
         c.actor(),
         &Subject::of(&c, AuditResource::QuestionnaireResponse, response_id),
         Some((
@@ -474,8 +484,6 @@ pub async fn submit(db: &Db, reach: &Reach, new: NewResponse) -> DomainResult<Su
         )
         .await?;
     }
-    // The candidate is answering again: a "missed two in a row" item has done its job.
-    inbox::resolve_for_candidate(&txn, Kind::MissedQuestionnaires, c.id()).await?;
     txn.commit().await?;
     Ok(Submitted {
         view: ResponseView { response, answers },
