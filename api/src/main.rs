@@ -1,6 +1,24 @@
 //! `ips-server`: the IPS Ung service and its administration commands.
 use std::{io::IsTerminal, process::ExitCode};
 
+// Less CPU per request than glibc's malloc (`tests/bench/README.md`, "mimalloc"); its settings are in
+// `ips_api::memory::tune_allocator`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Runs as the program loads, before Rust's runtime starts: mimalloc reserves its arena, with the
+/// settings of that moment, before `main` (called there, `arena_eager_commit` came too late). Elsewhere
+/// than Linux, mimalloc keeps its defaults.
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static TUNE_ALLOCATOR: extern "C" fn() = {
+    extern "C" fn tune() {
+        ips_api::memory::tune_allocator();
+    }
+    tune
+};
+
 use clap::{Parser, Subcommand};
 use ips_api::{
     config::Config,

@@ -62,6 +62,27 @@ enum Command {
     },
 }
 
+// The allocator and settings ips-server has (`ips_api::memory::tune_allocator`), so the floor is
+// measured with the same.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Runs as the program loads, before anything allocates (see ips-server's `main.rs`).
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static TUNE_ALLOCATOR: extern "C" fn() = {
+    extern "C" fn tune() {
+        // SAFETY: plain integers, before other threads exist. mimalloc v3's `arena_eager_commit` (4)
+        // and `purge_delay` (15), both 0.
+        unsafe {
+            libmimalloc_sys::mi_option_set_default(4, 0);
+            libmimalloc_sys::mi_option_set_default(15, 0);
+        }
+    }
+    tune
+};
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The floor server gets a runtime like ips-server's (a worker per core); the load generator one
