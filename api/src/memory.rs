@@ -1,8 +1,8 @@
 //! Keeping the allocators' memory small.
 //!
 //! ips-server allocates with mimalloc (its `#[global_allocator]`), told by `tune_allocator` to give
-//! freed memory back at once. SQLite (C code) still allocates with glibc's malloc, the rest of this
-//! module: fewer arenas, and freed memory given back to the system once the server is quiet.
+//! freed memory back at once. SQLite, being C, still allocates with glibc's malloc; for it, the rest of
+//! this module keeps fewer arenas and gives freed memory back to the system once the server is quiet.
 //!
 //! glibc's allocator keeps what a burst of requests freed in each thread's arena (tens of MiB after a
 //! load test on two cores, measured by `ips-bench`) and returns it only when told to. So a task looks
