@@ -1220,6 +1220,80 @@ async fn access_and_audit() {
     app.finish().await;
 }
 
+/// A submit reads the candidate, the assignment it completes and the previous WHO-5 score in one
+/// statement, and writes the response with its audit entry and event in one more; completing the
+/// due assignment of the questionnaire (and making its series' next one) adds its own two.
+#[tokio::test]
+async fn a_submit_reads_in_one_statement_and_completes_the_due_assignment() {
+    let app = TestApp::start().await;
+    let m = app.municipality("410").await;
+    let me = &m.candidate;
+    transition(&app, &m, me.id, "active").await;
+    let now = Utc::now();
+    let who5_due = assign(
+        &app,
+        &m.consultant,
+        me.id,
+        json!({"questionnaire": "who5", "due_at": at(now)}),
+    )
+    .await;
+    let series = assign(
+        &app,
+        &m.consultant,
+        me.id,
+        json!({"questionnaire": "motivation", "due_at": at(now), "repeat_every_days": 7}),
+    )
+    .await;
+    set_due(&app, &who5_due["id"], now - Duration::hours(1)).await;
+    set_due(&app, &series["id"], now - Duration::hours(3)).await;
+    // Warm the session cache and the questionnaire catalogue, so only the submit's own statements
+    // are counted.
+    app.get("/api/v1/me/plan", &me.token).await.expect(200);
+    app.get("/api/v1/questionnaires/who5", &me.token)
+        .await
+        .expect(200);
+    let counted = |body: Value| {
+        let app = &app;
+        async move {
+            let before = app.state.db.statement_count();
+            let answer = submit(app, me, body).await.expect(201).body;
+            (app.state.db.statement_count() - before, answer)
+        }
+    };
+
+    // The due WHO-5, not the motivation scale that fell due before it.
+    let (n, first) = counted(who5([4, 4, 4, 4, 4])).await;
+    assert_eq!(first["assignment_id"], who5_due["id"]);
+    assert_eq!(n, 3, "read, complete the assignment, write: took {n}");
+    // Nothing due: the read and the write.
+    let (n, second) = counted(who5([4, 4, 4, 4, 4])).await;
+    assert!(second["assignment_id"].is_null());
+    assert!(second["follow_up"].is_null());
+    assert_eq!(n, 2, "read, write: took {n}");
+    // A fall of 10 or more from the previous score (80 → 64) is an alert: its event and inbox item
+    // are two more.
+    let (n, fall) = counted(who5([4, 3, 3, 3, 3])).await;
+    assert_eq!(fall["score"], 64);
+    assert!(fall["follow_up"]["da"].is_string());
+    assert_eq!(
+        n, 4,
+        "read, write, the alert's event, its inbox item: took {n}"
+    );
+    assert_eq!(inbox(&app, me.id, "wellbeing_alert").await.len(), 1);
+    // A series' occurrence is completed and the next one made.
+    let body = json!({"questionnaire": "motivation", "version": 1, "answers": answers(&MOTIVATION_ITEMS, &[3, 2, 3])});
+    let (n, motivation) = counted(body).await;
+    assert_eq!(motivation["assignment_id"], series["id"]);
+    assert_eq!(n, 4, "read, complete, the next occurrence, write: took {n}");
+    let next: Vec<Value> = staff_assignments(&app, &m, me.id)
+        .await
+        .into_iter()
+        .filter(|a| a["questionnaire"] == "motivation" && a["status"] == "scheduled")
+        .collect();
+    assert_eq!(next.len(), 1, "the series rolled once: {next:?}");
+    app.finish().await;
+}
+
 #[tokio::test]
 async fn done_when_the_journey_works() {
     let app = TestApp::start().await;

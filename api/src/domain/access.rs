@@ -15,7 +15,8 @@ use entity::{
     types::Author,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PrimaryKeyTrait, QueryFilter, Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, PrimaryKeyTrait,
+    QueryFilter, QuerySelect, QueryTrait, Select, sea_query::Expr,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -115,30 +116,65 @@ impl Reach {
         db: &C,
         id: CandidateId,
     ) -> DomainResult<Reached> {
-        let found = match self {
+        let Some(query) = self.candidate_query(id) else {
+            return Err(DomainError::NotFound);
+        };
+        let found = query.one(db).await?.ok_or(DomainError::NotFound)?;
+        Ok(self.reached(found))
+    }
+
+    /// `candidate`, with more values read in the same statement: each `(alias, expression)` becomes
+    /// a column of the candidate's row (a subquery on their rows, say), and `T` reads them back by
+    /// alias. One request to the database instead of one per value.
+    pub async fn candidate_with<T, C>(
+        &self,
+        db: &C,
+        id: CandidateId,
+        extra: impl IntoIterator<Item = (&'static str, Expr)>,
+    ) -> DomainResult<(Reached, T)>
+    where
+        T: FromQueryResult,
+        C: ConnectionTrait,
+    {
+        let Some(mut query) = self.candidate_query(id) else {
+            return Err(DomainError::NotFound);
+        };
+        for (alias, expr) in extra {
+            query = query.expr_as(expr, alias);
+        }
+        let row = db
+            .query_one_raw(query.build(db.get_database_backend()))
+            .await?
+            .ok_or(DomainError::NotFound)?;
+        let candidate = candidate::Model::from_query_result(&row, "")?;
+        let values = T::from_query_result(&row, "")?;
+        Ok((self.reached(candidate), values))
+    }
+
+    /// The query that finds candidate `id` through this reach; `None` if it never can.
+    fn candidate_query(&self, id: CandidateId) -> Option<Select<candidate::Entity>> {
+        let found = candidate::Entity::find_by_id(id);
+        match self {
             Reach::Own(me) if me.id == id => {
-                candidate::Entity::find_by_id(id)
-                    .filter(candidate::Column::ErasedAt.is_null())
-                    .one(db)
-                    .await?
+                Some(found.filter(candidate::Column::ErasedAt.is_null()))
             }
             Reach::Own(_) => None,
-            Reach::Scoped(_, scope) => {
-                let found = candidate::Entity::find_by_id(id)
-                    .filter(scope.condition())
-                    .one(db)
-                    .await?;
-                if found.is_some() {
-                    note(Check::Candidate { id, scope: *scope });
-                }
-                found
-            }
-        };
-        let candidate = found.ok_or(DomainError::NotFound)?;
-        Ok(Reached {
+            Reach::Scoped(_, scope) => Some(found.filter(scope.condition())),
+        }
+    }
+
+    /// The proof for a candidate this reach's query found, noted in the access trail for staff.
+    fn reached(&self, candidate: candidate::Model) -> Reached {
+        if let Reach::Scoped(_, scope) = self {
+            note(Check::Candidate {
+                id: candidate.id,
+                scope: *scope,
+            });
+        }
+        Reached {
             candidate,
             reach: *self,
-        })
+        }
     }
 
     /// A candidate-owned row by its own id, with its candidate, when this reach includes the owner

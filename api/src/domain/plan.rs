@@ -6,7 +6,7 @@
 //! PostgreSQL some 0.4 ms of server CPU per statement). So the parts are one `UNION ALL` of typed rows,
 //! each row saying which part it belongs to, and each branch is the same filter the part's own finder
 //! uses (`enrollment::current`, `requests::open_for`, `appointments::upcoming`,
-//! `assignments::due_for`, `questionnaires::latest_who5`, `network_groups::my_sessions`); the tests of
+//! `assignments::due_for`, `questionnaires::latest_who5_score`, `network_groups::my_sessions`); the tests of
 //! `/me/plan` hold them to it.
 use std::sync::LazyLock;
 

@@ -31,7 +31,7 @@ use entity::{
 use poem_openapi::Enum;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set, sea_query::Expr,
+    QueryOrder, QuerySelect, QueryTrait, Select, Set, sea_query::Expr,
 };
 use serde_json::json;
 
@@ -130,13 +130,29 @@ pub async fn due_for<C: ConnectionTrait>(
     candidate_id: CandidateId,
     now: DateTime<Utc>,
 ) -> DomainResult<Vec<qa::Model>> {
-    Ok(qa::Entity::secure_find(candidate_id)
+    Ok(due(candidate_id, now).all(db).await?)
+}
+
+/// The query of `due_for`.
+fn due(candidate_id: CandidateId, now: DateTime<Utc>) -> Select<qa::Entity> {
+    qa::Entity::secure_find(candidate_id)
         .filter(qa::Column::Status.eq(AssignmentState::Open))
         .filter(qa::Column::DueAt.lte(now))
         .filter(qa::Column::ClosesAt.gt(now))
         .order_by_asc(qa::Column::DueAt)
-        .all(db)
-        .await?)
+}
+
+/// The id of the candidate's oldest due occurrence of questionnaire `key` (what a response without
+/// an `assignment_id` completes), as a subquery for `Reach::candidate_with`. The caller checks that
+/// the course runs.
+pub fn oldest_due(candidate_id: CandidateId, key: QuestionnaireKey, now: DateTime<Utc>) -> Expr {
+    due(candidate_id, now)
+        .filter(qa::Column::QuestionnaireKey.eq(key))
+        .select_only()
+        .column(qa::Column::Id)
+        .limit(1)
+        .into_query()
+        .into()
 }
 
 /// The candidate's own due questionnaires: none while the course is paused or has ended.
@@ -347,7 +363,7 @@ pub async fn cancel(
 /// with `carry_on`, rolls a repeating series on. `None` when someone else closed it first.
 async fn close<C: ConnectionTrait>(
     txn: &C,
-    a: &qa::Model,
+    id: AssignmentId,
     status: AssignmentState,
     response_id: Option<ResponseId>,
     now: DateTime<Utc>,
@@ -358,8 +374,11 @@ async fn close<C: ConnectionTrait>(
         .col_expr(qa::Column::ResponseId, Expr::value(response_id))
         .col_expr(qa::Column::ClosedAt, Expr::value(now))
         .col_expr(qa::Column::UpdatedAt, Expr::value(now))
-        .col_expr(qa::Column::Version, Expr::value(a.version + 1))
-        .filter(qa::Column::Id.eq(a.id))
+        .col_expr(
+            qa::Column::Version,
+            sea_orm::ExprTrait::add(Expr::col(qa::Column::Version), 1),
+        )
+        .filter(qa::Column::Id.eq(id))
         .filter(qa::Column::Status.eq(AssignmentState::Open))
         .exec_with_returning(txn)
         .await?
@@ -411,34 +430,31 @@ async fn roll<C: ConnectionTrait>(
 
 /// The assignment a new response completes, inside the response's transaction: the one named (which
 /// must be due: 400 when it is not the candidate's or is for another questionnaire, 409 when it is
-/// not open for answers), else the oldest due one of that questionnaire, else none.
+/// not open for answers), else the oldest due one of that questionnaire (`oldest_due`, which the
+/// caller reads with the candidate), else none.
 pub async fn complete<C: ConnectionTrait>(
     txn: &C,
     c: &Reached,
     key: QuestionnaireKey,
     named: Option<AssignmentId>,
+    oldest_due: Option<AssignmentId>,
     response_id: ResponseId,
     now: DateTime<Utc>,
 ) -> DomainResult<Option<qa::Model>> {
     let course = c.candidate().status;
     let Some(id) = named else {
-        if !runs(course) {
+        let Some(id) = oldest_due.filter(|_| runs(course)) else {
             return Ok(None);
-        }
-        for a in due_for(txn, c.id(), now).await? {
-            if a.questionnaire_key == key {
-                return close(
-                    txn,
-                    &a,
-                    AssignmentState::Completed,
-                    Some(response_id),
-                    now,
-                    true,
-                )
-                .await;
-            }
-        }
-        return Ok(None);
+        };
+        return close(
+            txn,
+            id,
+            AssignmentState::Completed,
+            Some(response_id),
+            now,
+            true,
+        )
+        .await;
     };
     let a = c.find::<qa::Entity, _>(txn, id).await.map_err(|_| {
         DomainError::field(
@@ -468,7 +484,7 @@ pub async fn complete<C: ConnectionTrait>(
     }
     match close(
         txn,
-        &a,
+        a.id,
         AssignmentState::Completed,
         Some(response_id),
         now,
@@ -559,7 +575,7 @@ pub async fn tick(db: &Db) -> DomainResult<()> {
         };
         // A course that has ended asks nothing more: its series stop here.
         let carry_on = course.is_open();
-        if let Some(closed) = close(&txn, &a, status, None, now, carry_on).await? {
+        if let Some(closed) = close(&txn, a.id, status, None, now, carry_on).await? {
             events::append(&txn, closed.municipality_id, event, payload(&closed)).await?;
             if running && missed_before(&txn, &closed).await? {
                 let already = inbox_item::Entity::find()

@@ -17,7 +17,8 @@ use entity::{
     types::{AuditAction, AuditResource, EventType, Language},
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, sea_query::Expr,
 };
 use serde_json::json;
 
@@ -353,17 +354,26 @@ async fn with_answers<C: ConnectionTrait>(
         .collect())
 }
 
-/// The candidate's latest WHO-5 response (for the plan and the fall alert).
-pub async fn latest_who5<C: ConnectionTrait>(
-    db: &C,
-    candidate_id: CandidateId,
-) -> DomainResult<Option<questionnaire_response::Model>> {
-    Ok(questionnaire_response::Entity::secure_find(candidate_id)
+/// The score of the candidate's latest WHO-5 response (the plan's "latest WHO-5", and what the fall
+/// alert compares with), as a subquery for `Reach::candidate_with`.
+pub fn latest_who5_score(candidate_id: CandidateId) -> Expr {
+    questionnaire_response::Entity::secure_find(candidate_id)
         .filter(questionnaire_response::Column::QuestionnaireKey.eq(QuestionnaireKey::Who5))
         .order_by_desc(questionnaire_response::Column::Id)
+        .select_only()
+        .column(questionnaire_response::Column::Score)
         .limit(1)
-        .one(db)
-        .await?)
+        .into_query()
+        .into()
+}
+
+/// What a submit reads with the candidate, in the same statement.
+#[derive(FromQueryResult)]
+struct Before {
+    /// The oldest due assignment of the questionnaire.
+    oldest_due: Option<AssignmentId>,
+    /// The latest WHO-5 score.
+    previous_who5: Option<i32>,
 }
 
 /// The candidate answers a questionnaire. The response completes `assignment_id`, or else the oldest
@@ -397,13 +407,31 @@ pub async fn submit(db: &Db, reach: &Reach, new: NewResponse) -> DomainResult<Su
     let now = Utc::now().trunc_subsecs(6);
 
     let txn = db.begin().await?;
-    let c = reach.candidate(&txn, me.id).await?;
+    // The candidate, the assignment this response would complete and the score a WHO-5 is compared
+    // with: one request.
+    let (c, before): (_, Before) = reach
+        .candidate_with(
+            &txn,
+            me.id,
+            [
+                ("oldest_due", assignments::oldest_due(me.id, key, now)),
+                ("previous_who5", latest_who5_score(me.id)),
+            ],
+        )
+        .await?;
     let response_id = ResponseId::generate();
-    let assignment =
-        assignments::complete(&txn, &c, key, new.assignment_id, response_id, now).await?;
+    let assignment = assignments::complete(
+        &txn,
+        &c,
+        key,
+        new.assignment_id,
+        before.oldest_due,
+        response_id,
+        now,
+    )
+    .await?;
     let alert = if def.kind == ScoringKind::Who5 {
-        let previous = latest_who5(&txn, c.id()).await?.map(|r| r.score);
-        who5::alert(scored.score, previous)
+        who5::alert(scored.score, before.previous_who5)
     } else {
         None
     };
