@@ -222,7 +222,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Caller> {
     let claims = state
         .keys
         .verify(&state.db, token)
-        .await
+        .await?
         .ok_or_else(unauthorized)?;
     let role = Role::parse(&claims.role).ok_or_else(unauthorized)?;
     let municipality_id = claims.mun.map(MunicipalityId);

@@ -28,6 +28,7 @@ use crate::common::{
 /// Another server process on the same database: its own pools, key store and session cache.
 pub struct Instance {
     pub cli: Client,
+    pub state: AppState,
 }
 
 impl Instance {
@@ -36,7 +37,7 @@ impl Instance {
         change(&mut config);
         let state = AppState::build(config).await.expect("second instance");
         let cli = TestClient::new(ips_api::app(state.clone()).map_to_response().boxed());
-        Self { cli }
+        Self { cli, state }
     }
 
     pub async fn call(
@@ -669,6 +670,47 @@ async fn rotated_keys_reach_another_instance() {
         assert_eq!(kids, [new_kid.as_str(), old_kid.as_str()]);
     }
     drop(second);
+    app.finish().await;
+}
+
+/// A token signed with a key this instance has not seen, while its database is out of reach: the
+/// token may well be good (another instance rotated the keys), so the answer is 503 with
+/// `Retry-After`, which a client retries, not 401, which logs the person out. Once the database
+/// answers again, the key is found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unknown_key_while_the_database_is_away_is_retried_not_refused() {
+    let app = TestApp::start().await;
+    let m = app.municipality("207").await;
+    give_login(
+        &app,
+        m.consultant.id,
+        "konsulent.d",
+        Role::Consultant,
+        Some(m.id),
+    )
+    .await;
+    let second = Instance::start(&app.database_url, |_| {}).await;
+    ips_api::domain::tokens::rotate(&app.state.db, &app.state.kek)
+        .await
+        .expect("rotate");
+    app.state.keys.reload(&app.state.db).await.expect("reload");
+    let after = login(&app, "konsulent.d", PASSWORD).await.expect(200);
+    let after = after.body["access_token"].as_str().expect("access");
+
+    second.state.db.clone().close().await;
+    for _ in 0..2 {
+        let a = second.get("/api/v1/me", after).await;
+        assert_eq!(a.status, 503, "{:?}", a.body);
+        assert_eq!(a.body["type"], "urn:ips-ung:problem:database-unavailable");
+        assert_eq!(a.header("retry-after"), Some("1"));
+    }
+    // A token that is not good stays refused, database or not.
+    let a = second.get("/api/v1/me", "not.a.token").await;
+    assert_eq!(a.status, 401);
+
+    let third = Instance::start(&app.database_url, |_| {}).await;
+    third.get("/api/v1/me", after).await.expect(200);
+    drop((second, third));
     app.finish().await;
 }
 

@@ -646,6 +646,7 @@ async fn rewrapping_moves_every_key_to_a_new_key_encryption_key() {
             .keys
             .verify(&second.db, &m.coordinator.token)
             .await
+            .expect("the key is known")
             .is_some()
     );
     second.db.clone().close().await;

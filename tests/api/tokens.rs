@@ -120,7 +120,8 @@ async fn a_remembered_token_still_expires() {
     let exp = claims["exp"].as_i64().expect("exp");
     let nbf = claims["nbf"].as_i64().expect("nbf");
     let (keys, db) = (&app.state.keys, &app.state.db);
-    let at = |now: i64| keys.verify_at(db, &token, now);
+    let token = token.as_str();
+    let at = |now: i64| async move { keys.verify_at(db, token, now).await.expect("verify") };
     assert_eq!(
         at(exp + 30).await.expect("within the leeway").sub,
         m.consultant.id
@@ -128,7 +129,7 @@ async fn a_remembered_token_still_expires() {
     assert!(at(exp + 31).await.is_none(), "expired");
     assert!(at(nbf - 30).await.is_some(), "within the leeway");
     assert!(at(nbf - 31).await.is_none(), "not yet valid");
-    assert_eq!(me_status(&app, &token).await, 200);
+    assert_eq!(me_status(&app, token).await, 200);
     app.finish().await;
 }
 

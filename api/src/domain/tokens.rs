@@ -12,14 +12,16 @@ use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::{SigningKey, pkcs8::EncodePrivateKey};
 use entity::signing_key;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnAcquireErr, DbErr, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use entity::ids::MunicipalityId;
 
-use super::{DomainError, access::Role};
+use super::{DomainError, DomainResult, access::Role};
 use crate::{
     config::Config,
     crypto::{self, Kek, Purpose},
@@ -65,9 +67,10 @@ pub struct KeyStore {
     issuer: String,
     audience: String,
     ttl: Duration,
-    /// When an unknown `kid` last made us re-read the keys; `None` until the first time, so a key
-    /// rotated by another instance right after this one started is still picked up.
-    last_reload: Arc<tokio::sync::Mutex<Option<std::time::Instant>>>,
+    /// When an unknown `kid` last made us re-read the keys, and whether the database was out of
+    /// reach then; `None` until the first time, so a key rotated by another instance right after
+    /// this one started is still picked up.
+    last_reload: Arc<tokio::sync::Mutex<Option<(std::time::Instant, bool)>>>,
     kek: Kek,
     verified: Arc<RwLock<Verified>>,
 }
@@ -204,13 +207,22 @@ impl KeyStore {
 
     /// Verifies signature, algorithm, `iss`, `aud`, `exp` and `nbf`; `None` when anything is off.
     /// A token verified before has only its times and its key checked again.
-    pub async fn verify(&self, db: &Db, token: &str) -> Option<Arc<Claims>> {
+    ///
+    /// An error only when the token names a key this instance does not know and the database, where
+    /// another instance may have just put it, is out of reach: the token may be good, so the caller
+    /// is told to try again (503), not that it is refused.
+    pub async fn verify(&self, db: &Db, token: &str) -> DomainResult<Option<Arc<Claims>>> {
         self.verify_at(db, token, Utc::now().timestamp()).await
     }
 
     /// `verify` with the clock at `now` (Unix seconds) for a token verified before; a token seen for
     /// the first time is checked against the system clock. Tests move the clock with it.
-    pub async fn verify_at(&self, db: &Db, token: &str, now: i64) -> Option<Arc<Claims>> {
+    pub async fn verify_at(
+        &self,
+        db: &Db,
+        token: &str,
+        now: i64,
+    ) -> DomainResult<Option<Arc<Claims>>> {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let seen = self
             .verified
@@ -221,45 +233,75 @@ impl KeyStore {
             .cloned();
         if let Some((kid, claims)) = seen {
             let usable = self.key_usable(&kid) && self.in_time(&claims, now);
-            return usable.then_some(claims);
+            return Ok(usable.then_some(claims));
         }
-        let (kid, claims) = self.verify_signed(db, token).await?;
+        let Some((kid, claims)) = self.verify_signed(db, token).await? else {
+            return Ok(None);
+        };
         let claims = Arc::new(claims);
         let mut verified = self.verified.write().expect("token lock");
         if verified.tokens.len() >= VERIFIED_CAPACITY {
             verified.tokens.clear();
         }
         verified.tokens.insert(digest, (kid, claims.clone()));
-        Some(claims)
+        Ok(Some(claims))
     }
 
     /// The checks of a token not seen before; its key id and claims when it passes.
-    async fn verify_signed(&self, db: &Db, token: &str) -> Option<(String, Claims)> {
-        let header = jsonwebtoken::decode_header(token).ok()?;
+    async fn verify_signed(&self, db: &Db, token: &str) -> DomainResult<Option<(String, Claims)>> {
+        let Ok(header) = jsonwebtoken::decode_header(token) else {
+            return Ok(None);
+        };
+        let Some(kid) = header.kid.filter(|kid| kid.len() <= 64) else {
+            return Ok(None);
+        };
         if header.alg != Algorithm::EdDSA {
-            return None;
-        }
-        let kid = header.kid?;
-        if kid.len() > 64 {
-            return None;
+            return Ok(None);
         }
         if !self.keys.read().expect("key lock").contains_key(&kid) {
-            // Another instance may have rotated; look again, at most once a second.
-            let mut last = self.last_reload.lock().await;
-            if last.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1)) {
-                *last = Some(std::time::Instant::now());
-                let _ = self.reload(db).await;
-            }
+            self.look_again(db).await?;
         }
         if !self.key_usable(&kid) {
-            return None;
+            return Ok(None);
         }
         let keys = self.keys.read().expect("key lock");
-        let key = keys.get(&kid)?;
+        let Some(key) = keys.get(&kid) else {
+            return Ok(None);
+        };
         let claims = jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)
-            .ok()?
-            .claims;
-        Some((kid, claims))
+            .ok()
+            .map(|data| (kid.clone(), data.claims));
+        Ok(claims)
+    }
+
+    /// Re-reads the keys for a token naming an unknown one (another instance may have rotated), at
+    /// most once a second. An error while the database is out of reach, this time or the last time
+    /// within that second; any other failure leaves the keys as they were (and is logged).
+    async fn look_again(&self, db: &Db) -> DomainResult<()> {
+        let mut last = self.last_reload.lock().await;
+        if let Some((at, unreachable)) = *last
+            && at.elapsed() < std::time::Duration::from_secs(1)
+        {
+            return if unreachable {
+                Err(DomainError::Db(DbErr::ConnectionAcquire(
+                    ConnAcquireErr::ConnectionClosed,
+                )))
+            } else {
+                Ok(())
+            };
+        }
+        let outcome = self.reload(db).await;
+        let unreachable =
+            matches!(&outcome, Err(DomainError::Db(e)) if crate::db::connection_lost(e));
+        *last = Some((std::time::Instant::now(), unreachable));
+        match outcome {
+            Err(e) if unreachable => Err(e),
+            Err(e) => {
+                tracing::error!(error = %e, "re-reading the signing keys failed");
+                Ok(())
+            }
+            Ok(()) => Ok(()),
+        }
     }
 
     /// Whether `kid` is a known key that still verifies: not retired, or retired within the grace.
