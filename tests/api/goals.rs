@@ -626,6 +626,58 @@ async fn limits_and_bad_input() {
     app.finish().await;
 }
 
+/// A new goal is one read (the candidate and their open goals) and one write (the goal, its steps,
+/// the audit entry and the event), whoever writes it; and what the answer says is what a later read
+/// finds, to the microsecond.
+#[tokio::test]
+async fn a_new_goal_is_one_read_and_one_write() {
+    let app = TestApp::start().await;
+    let m = app.municipality("302").await;
+    let me = &m.candidate;
+    // Warm the session caches, so only the create's own statements are counted.
+    app.get("/api/v1/me/plan", &me.token).await.expect(200);
+    let staff_path = format!("/api/v1/candidates/{}/goals", me.id);
+    app.get(&staff_path, &m.consultant.token).await.expect(200);
+    let cases = [
+        (
+            "/api/v1/me/goals",
+            &me.token,
+            json!({"title": "Find a course", "category": "education", "target_date": "2027-06-30", "steps": ["Look", "Ask", "Apply"]}),
+        ),
+        (
+            staff_path.as_str(),
+            &m.consultant.token,
+            json!({"title": "Visit a workplace", "category": "job"}),
+        ),
+    ];
+    for (path, token, body) in cases {
+        let before = app.state.db.statement_count();
+        let created = app.post(path, token, body).await.expect(201).body;
+        let n = app.state.db.statement_count() - before;
+        assert_eq!(n, 2, "{path}: read, write; took {n}");
+        let id = created["id"].as_str().expect("id");
+        let read = app
+            .get(
+                &format!("/api/v1/candidates/{}/goals/{id}", me.id),
+                &m.consultant.token,
+            )
+            .await
+            .expect(200)
+            .body;
+        assert_eq!(
+            created, read,
+            "{path}: the answer is what a later read finds"
+        );
+    }
+    let goals = app
+        .get(&staff_path, &m.consultant.token)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(goals["items"].as_array().map(Vec::len), Some(2));
+    app.finish().await;
+}
+
 /// `GET /me/plan` runs the same number of statements for 1 goal as for 50 open goals with a long
 /// history of finished ones.
 #[tokio::test]

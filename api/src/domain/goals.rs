@@ -2,23 +2,26 @@
 //! staff-written goals wait as `proposed` until the candidate accepts them, and staff edit only the
 //! goals they wrote. Every change bumps the goal's version, so a phone and a desk editing the same goal
 //! cannot silently overwrite each other.
-use chrono::{NaiveDate, Utc};
+use chrono::{NaiveDate, SubsecRound, Utc};
 pub use entity::types::{GoalCategory as Category, GoalStatus};
 use entity::{
     goal, goal_step,
     ids::{CandidateId, GoalId, StepId},
+    scoped::CandidateOwned,
     types::{AuditAction, AuditResource, Author, EventType},
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
+    FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Select, Set,
+    sea_query::{Expr, ExprTrait as _},
 };
 use serde_json::json;
 
 use super::{
     DomainError, DomainResult,
     access::{Reach, Reached},
-    journal::{self, Subject},
+    journal::{self, Subject, Writes},
     pagination::PageRequest,
 };
 use crate::db::Db;
@@ -154,11 +157,19 @@ pub struct NewGoal {
     pub steps: Vec<String>,
 }
 
+/// The candidate's open (`proposed` or `active`) goals.
+fn open_goals(candidate_id: CandidateId) -> Select<goal::Entity> {
+    goal::Entity::secure_find(candidate_id).filter(goal::Column::Status.is_in(GoalStatus::OPEN))
+}
+
 async fn count_open<C: ConnectionTrait>(db: &C, c: &Reached) -> DomainResult<u64> {
-    Ok(c.rows::<goal::Entity>()
-        .filter(goal::Column::Status.is_in(GoalStatus::OPEN))
-        .count(db)
-        .await?)
+    Ok(open_goals(c.id()).count(db).await?)
+}
+
+/// What a new goal reads with its candidate, in the same statement.
+#[derive(FromQueryResult)]
+struct Open {
+    open_goals: i64,
 }
 
 fn payload(g: &goal::Model, step: Option<StepId>) -> serde_json::Value {
@@ -200,43 +211,71 @@ pub async fn create(
         ));
     }
     let txn = db.begin().await?;
-    let c = reach.candidate(&txn, candidate_id).await?;
-    if count_open(&txn, &c).await? >= MAX_OPEN_GOALS {
+    let count = open_goals(candidate_id)
+        .select_only()
+        .expr(Expr::col(goal::Column::Id).count())
+        .into_query();
+    let (c, open): (_, Open) = reach
+        .candidate_with(&txn, candidate_id, [("open_goals", count.into())])
+        .await?;
+    if open.open_goals >= MAX_OPEN_GOALS as i64 {
         return Err(DomainError::Conflict(format!(
             "There are already {MAX_OPEN_GOALS} open goals. Finish or let go of one first."
         )));
     }
-    let now = Utc::now();
+    // Microseconds, as the database keeps it: the answer shows what a later read will.
+    let now = Utc::now().trunc_subsecs(6);
     let status = match c.author() {
         Author::Staff => GoalStatus::Proposed,
         Author::Candidate => GoalStatus::Active,
     };
-    let g = goal::ActiveModel {
-        id: Set(GoalId::generate()),
-        candidate_id: Set(c.id()),
-        municipality_id: Set(c.municipality_id()),
-        title: Set(new.title.trim().to_string()),
-        description: Set(new.description),
-        category: Set(new.category),
-        status: Set(status),
-        created_by: Set(c.author()),
-        target_date: Set(new.target_date),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let g = goal::Model {
+        id: GoalId::generate(),
+        candidate_id: c.id(),
+        municipality_id: c.municipality_id(),
+        title: new.title.trim().to_string(),
+        description: new.description,
+        category: new.category,
+        status,
+        created_by: c.author(),
+        target_date: new.target_date,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let steps: Vec<goal_step::Model> = new
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, title)| goal_step::Model {
+            id: StepId::generate(),
+            goal_id: g.id,
+            title: title.trim().to_string(),
+            done: false,
+            done_at: None,
+            position: i as i32,
+            created_at: now,
+        })
+        .collect();
+    // The goal, its steps (one statement), the audit entry and the event: one request.
+    let mut writes = Writes::new(txn.get_database_backend());
+    writes.push(goal::Entity::insert(goal::ActiveModel::from(g.clone())).as_query());
+    if !steps.is_empty() {
+        writes.push(
+            goal_step::Entity::insert_many(
+                steps
+                    .iter()
+                    .map(|st| goal_step::ActiveModel::from(st.clone())),
+            )
+            .as_query(),
+        );
     }
-    .insert(&txn)
-    .await?;
-    let mut steps = Vec::new();
-    for (i, title) in new.steps.into_iter().enumerate() {
-        steps.push(insert_step(&txn, g.id, title, i as i32).await?);
-    }
-    record(
+    journal::record_with(
         &txn,
-        &c,
-        &g,
-        EventType::GoalCreated,
-        None,
+        writes,
+        c.actor(),
+        &Subject::of(&c, AuditResource::Goal, g.id),
+        Some((EventType::GoalCreated, payload(&g, None))),
         AuditAction::Create,
     )
     .await?;
