@@ -678,6 +678,65 @@ async fn a_new_goal_is_one_read_and_one_write() {
     app.finish().await;
 }
 
+/// A step's change (ticked, renamed, moved) writes the step, the positions that moved, the audit
+/// entry and the event in one request, and answers with the goal as a later read finds it.
+#[tokio::test]
+async fn a_step_change_is_one_write_and_answers_what_a_later_read_finds() {
+    let app = TestApp::start().await;
+    let m = app.municipality("303").await;
+    let me = &m.candidate;
+    let goal = app
+        .post(
+            "/api/v1/me/goals",
+            &me.token,
+            json!({"title": "Get a job", "category": "job", "steps": ["a", "b", "c", "d"]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let step = |i: usize| format!("{}/steps/{}", goal_path(&goal), step_id(&goal, i));
+    let changes = [
+        (step(1), json!({"done": true})),
+        (step(1), json!({"title": "  b, renamed  "})),
+        (step(3), json!({"position": 0, "done": true})),
+        (step(0), json!({"position": 9})),
+        (step(1), json!({"done": false})),
+    ];
+    for (path, body) in changes {
+        let before = app.state.db.statement_count();
+        let answer = app
+            .patch(&path, &me.token, body.clone())
+            .await
+            .expect(200)
+            .body;
+        let n = app.state.db.statement_count() - before;
+        // The candidate, the goal, its steps, the goal's version, and the writes.
+        assert_eq!(n, 5, "{body}: took {n}");
+        let read = app.get(&goal_path(&goal), &me.token).await.expect(200).body;
+        assert_eq!(
+            answer, read,
+            "{body}: the answer is what a later read finds"
+        );
+    }
+    let read = app.get(&goal_path(&goal), &me.token).await.expect(200).body;
+    let titles: Vec<&str> = read["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| s["title"].as_str().expect("title"))
+        .collect();
+    assert_eq!(titles, ["d", "b, renamed", "c", "a"]);
+    let positions: Vec<i64> = read["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| s["position"].as_i64().expect("position"))
+        .collect();
+    assert_eq!(positions, [0, 1, 2, 3]);
+    assert_eq!(read["progress"], 25);
+    app.finish().await;
+}
+
 /// `GET /me/plan` runs the same number of statements for 1 goal as for 50 open goals with a long
 /// history of finished ones.
 #[tokio::test]

@@ -582,40 +582,67 @@ pub async fn update_step(
     };
     can_touch(&c, &g)?;
     let updated = bump(&txn, &g, expected, g.clone().into_active_model()).await?;
-    let step = steps[idx].clone();
-    let mut am = step.clone().into_active_model();
+    // The step as it will be, built here (its time in microseconds, as the database keeps it), so
+    // the answer needs no read after the writes.
+    let was_done = steps[idx].done;
+    let step = &mut steps[idx];
     if let Some(t) = change.title {
-        am.title = Set(t.trim().to_string());
+        step.title = t.trim().to_string();
     }
-    let newly_done = change.done == Some(true) && !step.done;
+    let newly_done = change.done == Some(true) && !was_done;
     if let Some(done) = change.done
-        && done != step.done
+        && done != was_done
     {
-        am.done = Set(done);
-        am.done_at = Set(done.then(Utc::now));
+        step.done = done;
+        step.done_at = done.then(|| Utc::now().trunc_subsecs(6));
     }
-    am.update(&txn).await?;
     if let Some(p) = change.position {
         let moved = steps.remove(idx);
         let to = p.clamp(0, steps.len() as i32) as usize;
         steps.insert(to, moved);
-        renumber(&txn, &steps).await?;
+    }
+    // The step's own change and every position that moved, one `UPDATE` per row (on PostgreSQL two
+    // `UPDATE`s of one row in one statement would not both apply), with the audit entry and the
+    // event: one request.
+    use goal_step::Column as S;
+    let mut writes = Writes::new(txn.get_database_backend());
+    for (i, s) in steps.iter_mut().enumerate() {
+        let position = i as i32;
+        if s.id == step_id {
+            s.position = position;
+            writes.push(
+                goal_step::Entity::update_many()
+                    .col_expr(S::Title, Expr::value(s.title.clone()))
+                    .col_expr(S::Done, Expr::value(s.done))
+                    .col_expr(S::DoneAt, Expr::value(s.done_at))
+                    .col_expr(S::Position, Expr::value(position))
+                    .filter(S::Id.eq(s.id))
+                    .as_query(),
+            );
+        } else if s.position != position {
+            s.position = position;
+            writes.push(
+                goal_step::Entity::update_many()
+                    .col_expr(S::Position, Expr::value(position))
+                    .filter(S::Id.eq(s.id))
+                    .as_query(),
+            );
+        }
     }
     let event = if newly_done {
         EventType::GoalStepDone
     } else {
         EventType::GoalStepUpdated
     };
-    record(
+    journal::record_with(
         &txn,
-        &c,
-        &updated,
-        event,
-        Some(step_id),
+        writes,
+        c.actor(),
+        &Subject::of(&c, AuditResource::Goal, updated.id),
+        Some((event, payload(&updated, Some(step_id)))),
         AuditAction::Update,
     )
     .await?;
-    let steps = steps_of(&txn, &[g.id]).await?;
     txn.commit().await?;
     Ok(GoalView {
         goal: updated,
