@@ -185,9 +185,24 @@ async fn record<C: ConnectionTrait>(
     step: Option<StepId>,
     action: AuditAction,
 ) -> DomainResult<()> {
+    let writes = Writes::new(txn.get_database_backend());
+    record_with(txn, writes, c, g, event, step, action).await
+}
+
+/// `record`, sent with the change's own statements as one request (`journal::record_with`).
+async fn record_with<C: ConnectionTrait>(
+    txn: &C,
+    writes: Writes,
+    c: &Reached,
+    g: &goal::Model,
+    event: EventType,
+    step: Option<StepId>,
+    action: AuditAction,
+) -> DomainResult<()> {
     let subject = Subject::of(c, AuditResource::Goal, g.id);
-    journal::record(
+    journal::record_with(
         txn,
+        writes,
         c.actor(),
         &subject,
         Some((event, payload(g, step))),
@@ -270,12 +285,13 @@ pub async fn create(
             .as_query(),
         );
     }
-    journal::record_with(
+    record_with(
         &txn,
         writes,
-        c.actor(),
-        &Subject::of(&c, AuditResource::Goal, g.id),
-        Some((EventType::GoalCreated, payload(&g, None))),
+        &c,
+        &g,
+        EventType::GoalCreated,
+        None,
         AuditAction::Create,
     )
     .await?;
@@ -634,12 +650,13 @@ pub async fn update_step(
     } else {
         EventType::GoalStepUpdated
     };
-    journal::record_with(
+    record_with(
         &txn,
         writes,
-        c.actor(),
-        &Subject::of(&c, AuditResource::Goal, updated.id),
-        Some((event, payload(&updated, Some(step_id)))),
+        &c,
+        &updated,
+        event,
+        Some(step_id),
         AuditAction::Update,
     )
     .await?;
