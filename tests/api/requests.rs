@@ -287,6 +287,65 @@ async fn stop_is_final_and_withdrawal_is_possible() {
     app.finish().await;
 }
 
+/// A new request is one read (the candidate, their current course and an open request of the kind)
+/// and one write (the request, the consultant's inbox item, the audit entry and the event); the
+/// answer is what a later read finds.
+#[tokio::test]
+async fn a_new_request_is_one_read_and_one_write() {
+    let app = TestApp::start().await;
+    let m = app.municipality("403").await;
+    let me = &m.candidate;
+    activate(&app, &m, me).await;
+    // Warm the session cache, so only the request's own statements are counted.
+    app.get("/api/v1/me/requests", &me.token).await.expect(200);
+    let before = app.state.db.statement_count();
+    let created = app
+        .post(
+            "/api/v1/me/requests",
+            &me.token,
+            json!({"kind": "pause", "reason": "Jeg har brug for en pause"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let n = app.state.db.statement_count() - before;
+    assert_eq!(n, 2, "read, write: took {n}");
+    let mine = app
+        .get("/api/v1/me/requests", &me.token)
+        .await
+        .expect(200)
+        .body;
+    let found = mine["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|r| r["id"] == created["id"])
+        .cloned();
+    assert_eq!(
+        Some(created.clone()),
+        found,
+        "the answer is what a later read finds"
+    );
+    let items = inbox(&app, &m.consultant.token).await;
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["kind"], "request");
+    assert!(
+        event_types(&app, &m)
+            .await
+            .contains(&"request.created".to_string())
+    );
+    // The same kind again: 409 naming the open one, and nothing written.
+    let before = app.state.db.statement_count();
+    let again = app
+        .post("/api/v1/me/requests", &me.token, json!({"kind": "pause"}))
+        .await
+        .problem(409);
+    assert_eq!(again.body["existing_id"], created["id"]);
+    assert_eq!(app.state.db.statement_count() - before, 1, "the read only");
+    assert_eq!(inbox(&app, &m.consultant.token).await.len(), 1);
+    app.finish().await;
+}
+
 #[tokio::test]
 async fn there_is_no_reject() {
     let spec: Value = serde_json::from_str(&ips_api::spec_json()).expect("spec");

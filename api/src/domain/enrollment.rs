@@ -9,7 +9,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, Set, sea_query::Expr,
+    IntoActiveModel, QueryFilter, QueryOrder, Select, Set, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -48,12 +48,18 @@ pub async fn current<C: ConnectionTrait>(
     db: &C,
     candidate_id: CandidateId,
 ) -> DomainResult<enrollment::Model> {
-    enrollment::Entity::find()
-        .filter(enrollment::Column::CandidateId.eq(candidate_id))
-        .order_by_desc(enrollment::Column::Id)
+    current_query(candidate_id)
         .one(db)
         .await?
         .ok_or(DomainError::NotFound)
+}
+
+/// The query of `current` (the newest course first); with one column selected, a subquery for
+/// `Reach::candidate_with`.
+pub fn current_query(candidate_id: CandidateId) -> Select<enrollment::Entity> {
+    enrollment::Entity::find()
+        .filter(enrollment::Column::CandidateId.eq(candidate_id))
+        .order_by_desc(enrollment::Column::Id)
 }
 
 async fn history<C: ConnectionTrait>(

@@ -33,8 +33,34 @@ pub async fn add<C: ConnectionTrait>(
     ref_id: Option<Uuid>,
     audience: Audience,
 ) -> DomainResult<Uuid> {
+    let (id, item) = new_item(municipality_id, candidate_id, kind, ref_id, audience);
+    item.insert(txn).await?;
+    Ok(id)
+}
+
+/// `add`, as one of the change's statements (`journal::record_with` sends them together).
+pub fn add_with(
+    writes: &mut Writes,
+    municipality_id: MunicipalityId,
+    candidate_id: CandidateId,
+    kind: Kind,
+    ref_id: Option<Uuid>,
+    audience: Audience,
+) {
+    let (_, item) = new_item(municipality_id, candidate_id, kind, ref_id, audience);
+    writes.push(inbox_item::Entity::insert(item).as_query());
+}
+
+/// An open item about a candidate, and its id.
+fn new_item(
+    municipality_id: MunicipalityId,
+    candidate_id: CandidateId,
+    kind: Kind,
+    ref_id: Option<Uuid>,
+    audience: Audience,
+) -> (Uuid, inbox_item::ActiveModel) {
     let id = Uuid::now_v7();
-    inbox_item::ActiveModel {
+    let item = inbox_item::ActiveModel {
         id: Set(id),
         municipality_id: Set(municipality_id),
         candidate_id: Set(Some(candidate_id)),
@@ -43,10 +69,8 @@ pub async fn add<C: ConnectionTrait>(
         audience: Set(audience),
         created_at: Set(Utc::now()),
         resolved_at: Set(None),
-    }
-    .insert(txn)
-    .await?;
-    Ok(id)
+    };
+    (id, item)
 }
 
 /// Adds an item about no candidate for the municipality's coordinators (e.g. a disabled webhook).

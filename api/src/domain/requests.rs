@@ -1,17 +1,18 @@
 //! Pause and stop: the candidate's own request, staff acknowledging and carrying it out (through the
 //! course's one state machine), resuming, and the overdue warning.
-use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
+use chrono::{Datelike, Duration, NaiveDate, SubsecRound, Utc, Weekday};
 pub use entity::types::{RequestKind, RequestStatus};
 use entity::{
     enrollment,
-    ids::{CandidateId, RequestId, StaffId},
+    ids::{CandidateId, EnrollmentId, RequestId, StaffId},
     request,
+    scoped::CandidateOwned,
     types::{AuditAction, AuditResource, CourseStatus as Status, EventType, NotificationKind},
 };
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Set, sea_query::Expr,
 };
 use serde_json::json;
 
@@ -21,7 +22,7 @@ use super::{
     enrollment::{self as course, Transition},
     events,
     inbox::{self, Audience, Kind},
-    journal::{self, Subject},
+    journal::{self, Subject, Writes},
     notifications,
     pagination::PageRequest,
     today,
@@ -75,9 +76,36 @@ pub async fn create(db: &Db, reach: &Reach, new: NewRequest) -> DomainResult<req
         ));
     }
     let txn = db.begin().await?;
-    let c = reach.candidate(&txn, me.id).await?;
-    let e = course::current(&txn, c.id()).await?;
-    let status = e.status;
+    // The candidate, their current course and an open request of this kind: one read.
+    let course_column = |column: enrollment::Column| -> Expr {
+        course::current_query(me.id)
+            .select_only()
+            .column(column)
+            .limit(1)
+            .into_query()
+            .into()
+    };
+    let open_request = request::Entity::secure_find(me.id)
+        .filter(request::Column::Kind.eq(new.kind))
+        .filter(request::Column::Status.is_in(RequestStatus::OPEN))
+        .select_only()
+        .column(request::Column::Id)
+        .limit(1)
+        .into_query();
+    let (c, before): (_, Before) = reach
+        .candidate_with(
+            &txn,
+            me.id,
+            [
+                ("enrollment_id", course_column(enrollment::Column::Id)),
+                ("course_status", course_column(enrollment::Column::Status)),
+                ("open_request", open_request.into()),
+            ],
+        )
+        .await?;
+    let (Some(enrollment_id), Some(status)) = (before.enrollment_id, before.course_status) else {
+        return Err(DomainError::NotFound);
+    };
     let possible = match new.kind {
         // The course's state machine pauses only a running course (`active`).
         RequestKind::Pause => status == Status::Active,
@@ -95,53 +123,66 @@ pub async fn create(db: &Db, reach: &Reach, new: NewRequest) -> DomainResult<req
                 .into(),
         }));
     }
-    let existing = c
-        .rows::<request::Entity>()
-        .filter(request::Column::Kind.eq(new.kind))
-        .filter(request::Column::Status.is_in(RequestStatus::OPEN))
-        .one(&txn)
-        .await?;
-    if let Some(open) = existing {
+    if let Some(open) = before.open_request {
         return Err(DomainError::ConflictWith {
             detail: format!(
                 "You already have an open {} request. You can see it or take it back.",
                 new.kind.as_str()
             ),
-            existing_id: open.id.0,
+            existing_id: open.0,
         });
     }
-    let r = request::ActiveModel {
-        id: Set(RequestId::generate()),
-        candidate_id: Set(c.id()),
-        municipality_id: Set(c.municipality_id()),
-        enrollment_id: Set(e.id),
-        kind: Set(new.kind),
-        status: Set(RequestStatus::Open),
-        reason: Set(new.reason),
-        resume_on: Set(new.resume_on),
-        note: Set(None),
-        created_at: Set(Utc::now()),
-        acknowledged_at: Set(None),
-        acknowledged_by: Set(None),
-        closed_at: Set(None),
-        closed_by: Set(None),
-        overdue_at: Set(None),
-        version: Set(1),
-    }
-    .insert(&txn)
-    .await?;
-    inbox::add(
-        &txn,
+    // Microseconds, as the database keeps it: the answer shows what a later read will.
+    let r = request::Model {
+        id: RequestId::generate(),
+        candidate_id: c.id(),
+        municipality_id: c.municipality_id(),
+        enrollment_id,
+        kind: new.kind,
+        status: RequestStatus::Open,
+        reason: new.reason,
+        resume_on: new.resume_on,
+        note: None,
+        created_at: Utc::now().trunc_subsecs(6),
+        acknowledged_at: None,
+        acknowledged_by: None,
+        closed_at: None,
+        closed_by: None,
+        overdue_at: None,
+        version: 1,
+    };
+    // The request, the consultant's inbox item, the audit entry and the event: one request.
+    let mut writes = Writes::new(txn.get_database_backend());
+    writes.push(request::Entity::insert(request::ActiveModel::from(r.clone())).as_query());
+    inbox::add_with(
+        &mut writes,
         c.municipality_id(),
         c.id(),
         Kind::Request,
         Some(r.id.0),
         Audience::Consultant,
+    );
+    record_with(
+        &txn,
+        writes,
+        &c,
+        &r,
+        EventType::RequestCreated,
+        AuditAction::Create,
     )
     .await?;
-    record(&txn, &c, &r, EventType::RequestCreated, AuditAction::Create).await?;
     txn.commit().await?;
     Ok(r)
+}
+
+/// What a new request reads with its candidate, in the same statement.
+#[derive(FromQueryResult)]
+struct Before {
+    /// The current course.
+    enrollment_id: Option<EnrollmentId>,
+    course_status: Option<Status>,
+    /// An open request of the same kind.
+    open_request: Option<RequestId>,
 }
 
 fn payload(r: &request::Model) -> serde_json::Value {
@@ -156,8 +197,29 @@ async fn record<C: ConnectionTrait>(
     event: EventType,
     action: AuditAction,
 ) -> DomainResult<()> {
+    let writes = Writes::new(txn.get_database_backend());
+    record_with(txn, writes, c, r, event, action).await
+}
+
+/// `record`, sent with the change's own statements as one request (`journal::record_with`).
+async fn record_with<C: ConnectionTrait>(
+    txn: &C,
+    writes: Writes,
+    c: &Reached,
+    r: &request::Model,
+    event: EventType,
+    action: AuditAction,
+) -> DomainResult<()> {
     let subject = Subject::of(c, AuditResource::Request, r.id);
-    journal::record(txn, c.actor(), &subject, Some((event, payload(r))), action).await
+    journal::record_with(
+        txn,
+        writes,
+        c.actor(),
+        &subject,
+        Some((event, payload(r))),
+        action,
+    )
+    .await
 }
 
 /// A candidate's requests, newest first (staff reads are audited).
