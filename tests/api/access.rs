@@ -131,6 +131,7 @@ const ACCESS: &[(&str, &[Who], Option<&str>)] = &[
     ("listCandidateQuestionnaireResponses", STAFF, None),
     ("createMyRequest", SELF, None),
     ("listMyRequests", SELF, None),
+    ("getMyRequest", SELF, None),
     ("withdrawMyRequest", SELF, None),
     ("resumeMyCourse", SELF, None),
     ("getInbox", STAFF, None),

@@ -306,10 +306,23 @@ async fn a_new_request_is_one_read_and_one_write() {
             json!({"kind": "pause", "reason": "Jeg har brug for en pause"}),
         )
         .await
-        .expect(201)
-        .body;
+        .expect(201);
     let n = app.state.db.statement_count() - before;
     assert_eq!(n, 2, "read, write: took {n}");
+    let location = created.header("location").expect("Location").to_string();
+    let created = created.body;
+    assert_eq!(
+        location,
+        format!(
+            "/api/v1/me/requests/{}",
+            created["id"].as_str().expect("id")
+        )
+    );
+    let read = app.get(&location, &me.token).await.expect(200).body;
+    assert_eq!(created, read, "the answer is what its Location finds");
+    app.get(&location, &m.other_candidate.token)
+        .await
+        .problem(404);
     let mine = app
         .get("/api/v1/me/requests", &me.token)
         .await

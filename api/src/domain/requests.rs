@@ -245,6 +245,15 @@ pub async fn list(
     Ok(out)
 }
 
+/// One of the candidate's own requests; someone else's is not found.
+pub async fn get_mine(db: &Db, reach: &Reach, id: RequestId) -> DomainResult<request::Model> {
+    let Reach::Own(me) = reach else {
+        return Err(DomainError::Forbidden);
+    };
+    let c = reach.candidate(db.read(), me.id).await?;
+    c.find::<request::Entity, _>(db.read(), id).await
+}
+
 /// The candidate takes back their open or acknowledged request.
 pub async fn withdraw(db: &Db, reach: &Reach, id: RequestId) -> DomainResult<request::Model> {
     let Reach::Own(me) = reach else {

@@ -189,6 +189,29 @@ impl RequestsApi {
         Ok(Json(Page::of(items, next_cursor, Into::into)))
     }
 
+    /// One of my requests
+    ///
+    /// One of the candidate's pause or stop requests with its state: the address a new request's
+    /// `Location` names. Another person's request is 404.
+    #[oai(
+        path = "/me/requests/:request_id",
+        method = "get",
+        operation_id = "getMyRequest"
+    )]
+    async fn get_mine(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        request_id: Path<RequestId>,
+    ) -> ApiResult<Json<Request>> {
+        let reach = auth.0.candidate_reach()?;
+        Ok(Json(
+            requests::get_mine(&state.db, &reach, request_id.0)
+                .await?
+                .into(),
+        ))
+    }
+
     /// Take back a request
     ///
     /// The candidate withdraws their `open` or `acknowledged` request (409 once it is finished).
