@@ -503,18 +503,21 @@ pub async fn accept(
     })
 }
 
-/// Rewrites the positions 0..n in the given order, touching only rows that moved.
-async fn renumber(txn: &DatabaseTransaction, steps: &[goal_step::Model]) -> DomainResult<()> {
-    for (i, s) in steps.iter().enumerate() {
-        if s.position != i as i32 {
-            goal_step::Entity::update_many()
-                .col_expr(goal_step::Column::Position, Expr::value(i as i32))
-                .filter(goal_step::Column::Id.eq(s.id))
-                .exec(txn)
-                .await?;
+/// Puts each step at its index: an `UPDATE` of the position, sent with the change's other statements,
+/// for each step that is elsewhere, and the same position in `steps`.
+fn renumber_with(writes: &mut Writes, steps: &mut [goal_step::Model]) {
+    for (i, s) in steps.iter_mut().enumerate() {
+        let position = i as i32;
+        if s.position != position {
+            s.position = position;
+            writes.push(
+                goal_step::Entity::update_many()
+                    .col_expr(goal_step::Column::Position, Expr::value(position))
+                    .filter(goal_step::Column::Id.eq(s.id))
+                    .as_query(),
+            );
         }
     }
-    Ok(())
 }
 
 /// Staff change only the goals staff wrote; the candidate's own goals are theirs alone.
@@ -553,18 +556,20 @@ pub async fn add_step(
     let updated = bump(&txn, &g, expected, g.clone().into_active_model()).await?;
     let step = insert_step(&txn, g.id, title, at as i32).await?;
     // The new row already has its place; renumbering moves the ones after it.
-    steps.insert(at, step.clone());
-    renumber(&txn, &steps).await?;
-    record(
+    let step_id = step.id;
+    steps.insert(at, step);
+    let mut writes = Writes::new(txn.get_database_backend());
+    renumber_with(&mut writes, &mut steps);
+    record_with(
         &txn,
+        writes,
         &c,
         &updated,
         EventType::GoalStepAdded,
-        Some(step.id),
+        Some(step_id),
         AuditAction::Update,
     )
     .await?;
-    let steps = steps_of(&txn, &[g.id]).await?;
     txn.commit().await?;
     Ok(GoalView {
         goal: updated,
@@ -612,39 +617,32 @@ pub async fn update_step(
         step.done = done;
         step.done_at = done.then(|| Utc::now().trunc_subsecs(6));
     }
-    if let Some(p) = change.position {
-        let moved = steps.remove(idx);
-        let to = p.clamp(0, steps.len() as i32) as usize;
-        steps.insert(to, moved);
-    }
-    // The step's own change and every position that moved, one `UPDATE` per row (on PostgreSQL two
-    // `UPDATE`s of one row in one statement would not both apply), with the audit entry and the
-    // event: one request.
-    use goal_step::Column as S;
-    let mut writes = Writes::new(txn.get_database_backend());
-    for (i, s) in steps.iter_mut().enumerate() {
-        let position = i as i32;
-        if s.id == step_id {
-            s.position = position;
-            writes.push(
-                goal_step::Entity::update_many()
-                    .col_expr(S::Title, Expr::value(s.title.clone()))
-                    .col_expr(S::Done, Expr::value(s.done))
-                    .col_expr(S::DoneAt, Expr::value(s.done_at))
-                    .col_expr(S::Position, Expr::value(position))
-                    .filter(S::Id.eq(s.id))
-                    .as_query(),
-            );
-        } else if s.position != position {
-            s.position = position;
-            writes.push(
-                goal_step::Entity::update_many()
-                    .col_expr(S::Position, Expr::value(position))
-                    .filter(S::Id.eq(s.id))
-                    .as_query(),
-            );
+    let at = match change.position {
+        Some(p) => {
+            let moved = steps.remove(idx);
+            let to = p.clamp(0, steps.len() as i32) as usize;
+            steps.insert(to, moved);
+            to
         }
-    }
+        None => idx,
+    };
+    // The step's own change with its new position, then every other position that moved: one
+    // `UPDATE` per row (on PostgreSQL two `UPDATE`s of one row in one statement would not both
+    // apply), sent with the audit entry and the event as one request.
+    use goal_step::Column as S;
+    let step = &mut steps[at];
+    step.position = at as i32;
+    let mut writes = Writes::new(txn.get_database_backend());
+    writes.push(
+        goal_step::Entity::update_many()
+            .col_expr(S::Title, Expr::value(step.title.clone()))
+            .col_expr(S::Done, Expr::value(step.done))
+            .col_expr(S::DoneAt, Expr::value(step.done_at))
+            .col_expr(S::Position, Expr::value(step.position))
+            .filter(S::Id.eq(step.id))
+            .as_query(),
+    );
+    renumber_with(&mut writes, &mut steps);
     let event = if newly_done {
         EventType::GoalStepDone
     } else {
@@ -686,9 +684,11 @@ pub async fn delete_step(
     let updated = bump(&txn, &g, expected, g.clone().into_active_model()).await?;
     goal_step::Entity::delete_by_id(step_id).exec(&txn).await?;
     steps.remove(idx);
-    renumber(&txn, &steps).await?;
-    record(
+    let mut writes = Writes::new(txn.get_database_backend());
+    renumber_with(&mut writes, &mut steps);
+    record_with(
         &txn,
+        writes,
         &c,
         &updated,
         EventType::GoalStepRemoved,
@@ -696,7 +696,6 @@ pub async fn delete_step(
         AuditAction::Update,
     )
     .await?;
-    let steps = steps_of(&txn, &[g.id]).await?;
     txn.commit().await?;
     Ok(GoalView {
         goal: updated,
