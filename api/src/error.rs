@@ -348,10 +348,21 @@ pub fn from_poem_error(err: &poem::Error) -> ApiError {
         if e.reason.ends_with("expects an input value.") {
             return ApiError::field(e.name, "required", "is required");
         }
-        return ApiError::field(e.name, "invalid_value", e.reason.clone());
+        return ApiError::field(e.name, "invalid_value", plain_reason(&e.reason));
     }
     if let Some(e) = err.downcast_ref::<poem_openapi::error::ParsePathError>() {
-        return ApiError::field(e.name, "invalid_value", e.reason.clone());
+        // poem-openapi names path parameters `param0`, `param1`, … by their place in the path; the
+        // caller knows them by the spec's names.
+        let name = e
+            .name
+            .strip_prefix("param")
+            .and_then(|n| n.parse().ok())
+            .and_then(crate::middleware::path_parameter_name);
+        return ApiError::field(
+            name.as_deref().unwrap_or(e.name),
+            "invalid_value",
+            plain_reason(&e.reason),
+        );
     }
     if let Some(e) = err.downcast_ref::<ApiErrorWrapper>() {
         return e.0.clone();
@@ -374,6 +385,15 @@ pub fn from_poem_error(err: &poem::Error) -> ApiError {
             tracing::error!(error = %err, "unhandled error");
             ApiError::internal()
         }
+    }
+}
+
+/// poem-openapi's reason for a parameter that does not parse, said the way the spec says the type.
+fn plain_reason(reason: &str) -> String {
+    if reason.starts_with("failed to parse \"string_uuid\"") {
+        "must be a UUID, e.g. 0193a1b2-7c3d-7e4f-8a5b-6c7d8e9f0a1b".to_string()
+    } else {
+        reason.to_string()
     }
 }
 

@@ -82,16 +82,33 @@ impl PathTemplates {
             .and_then(|t| t[index].strip_prefix('{')?.strip_suffix('}'))
     }
 
-    /// The methods `path` takes, by the template that matches it with the most literal segments
-    /// (`/read-all` before `/{id}`); `None` for a path the API does not have.
+    /// The methods `path` takes, by the template that matches it; `None` for a path the API does not
+    /// have.
     pub fn allowed_methods(&self, path: &str) -> Option<&[String]> {
+        self.matching(path).map(|(_, methods)| methods.as_slice())
+    }
+
+    /// The name of the `n`-th parameter (from 0, left to right) of the template `path` matches:
+    /// poem-openapi calls it `param{n}` when its value does not parse.
+    pub fn nth_parameter(&self, path: &str, n: usize) -> Option<&str> {
+        let (template, _) = self.matching(path)?;
+        template
+            .iter()
+            .filter(|s| is_parameter(s))
+            .nth(n)
+            .map(|s| &s[1..s.len() - 1])
+    }
+
+    /// The template `path` matches with the most literal segments (`/read-all` before `/{id}`), the
+    /// way the router chooses.
+    fn matching(&self, path: &str) -> Option<&(Vec<String>, Vec<String>)> {
         let segments: Vec<&str> = path.split('/').collect();
         self.0
             .iter()
             .filter(|(t, _)| t.len() == segments.len())
-            .filter_map(|(t, methods)| {
+            .filter_map(|entry| {
                 let mut literal = 0;
-                let matches = t.iter().zip(&segments).all(|(want, got)| {
+                let matches = entry.0.iter().zip(&segments).all(|(want, got)| {
                     if want == got {
                         literal += 1;
                         true
@@ -99,11 +116,26 @@ impl PathTemplates {
                         is_parameter(want) && !got.is_empty()
                     }
                 });
-                matches.then_some((literal, methods.as_slice()))
+                matches.then_some((literal, entry))
             })
             .max_by_key(|(literal, _)| *literal)
-            .map(|(_, methods)| methods)
+            .map(|(_, entry)| entry)
     }
+}
+
+tokio::task_local! {
+    /// The API's path templates and the path being served, so that an error raised without the
+    /// request (poem-openapi's `bad_request_handler`) can still name a path parameter.
+    static SERVING: (Arc<PathTemplates>, String);
+}
+
+/// The spec's name for the `n`-th path parameter of the request being served; `None` outside a
+/// request or for a path the API does not have.
+pub fn path_parameter_name(n: usize) -> Option<String> {
+    SERVING
+        .try_with(|(paths, path)| paths.nth_parameter(path, n).map(str::to_string))
+        .ok()
+        .flatten()
 }
 
 fn is_parameter(segment: &str) -> bool {
@@ -134,31 +166,35 @@ impl<E: Endpoint> Endpoint for ConventionsEndpoint<E> {
         let path = req.uri().path().to_string();
         let state = req.data::<AppState>().cloned();
 
-        let response = request_id::scope(request_id.clone(), async {
-            if let Some(resp) = limit_body(&mut req).await {
-                return resp;
-            }
-            if let Some(err) = check_url(&req, &self.paths) {
-                return err.into_response();
-            }
-            match self.inner.call(req).await {
-                Ok(resp) => resp.into_response(),
-                Err(err) => {
-                    let op = err.data::<OperationId>().map(|o| o.0);
-                    // An operation's own answer (the `ApiError` it returned) is already a
-                    // problem; keep it. Only poem's own failures need mapping.
-                    let mut resp = if err.is_from_response() {
-                        err.into_response()
-                    } else {
-                        from_poem_error(&err).into_response()
-                    };
-                    if let Some(op) = op {
-                        resp.set_data(OperationId(op));
-                    }
-                    resp
+        let serving = (self.paths.clone(), path.clone());
+        let response = request_id::scope(
+            request_id.clone(),
+            SERVING.scope(serving, async {
+                if let Some(resp) = limit_body(&mut req).await {
+                    return resp;
                 }
-            }
-        })
+                if let Some(err) = check_url(&req, &self.paths) {
+                    return err.into_response();
+                }
+                match self.inner.call(req).await {
+                    Ok(resp) => resp.into_response(),
+                    Err(err) => {
+                        let op = err.data::<OperationId>().map(|o| o.0);
+                        // An operation's own answer (the `ApiError` it returned) is already a
+                        // problem; keep it. Only poem's own failures need mapping.
+                        let mut resp = if err.is_from_response() {
+                            err.into_response()
+                        } else {
+                            from_poem_error(&err).into_response()
+                        };
+                        if let Some(op) = op {
+                            resp.set_data(OperationId(op));
+                        }
+                        resp
+                    }
+                }
+            }),
+        )
         .await;
         let mut resp = response;
         if path.starts_with("/api/") {

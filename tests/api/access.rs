@@ -1511,6 +1511,56 @@ async fn poem_errors_are_problems() {
     app.finish().await;
 }
 
+/// Every path parameter of the served spec, with a value it cannot take (an id that is not a UUID, a
+/// string one character over its `maxLength`) and every other parameter and the body valid: a 400
+/// naming the parameter by the spec's name, never poem-openapi's own `param0`.
+#[tokio::test]
+async fn a_path_parameter_that_does_not_parse_is_named_as_the_spec_names_it() {
+    let app = TestApp::start().await;
+    let spec = spec();
+    let schemas = Schemas::new(&spec);
+    let m = app.municipality("101").await;
+    let admin = app.admin().await;
+    let ctx = Ctx::of(&m);
+    let mut failures = Vec::new();
+    let mut sent = 0;
+    for op in operations(&spec) {
+        let token = caller_for(&op.id).map(|w| person(&m, &admin, w).token.as_str());
+        let base = op
+            .json_schema()
+            .map(|root| schemas.valid(root, "", &ctx, true));
+        for p in op.params("path") {
+            let name = p["name"].as_str().unwrap_or_default();
+            let bad = match (
+                p["schema"]["format"].as_str(),
+                p["schema"]["maxLength"].as_u64(),
+            ) {
+                (Some("uuid"), _) => "not-a-uuid".to_string(),
+                (_, Some(max)) => "a".repeat(max as usize + 1),
+                _ => continue,
+            };
+            let url = op.fill(|prev, param| {
+                if param == name {
+                    bad.clone()
+                } else {
+                    id_in(&m, prev, param)
+                }
+            });
+            let a = app.call(op.method.clone(), &url, token, base.clone()).await;
+            sent += 1;
+            let what = format!("{} with path {name}={bad:.20}", op.name());
+            want_field(&mut failures, &what, &a, name, Some("invalid_value"));
+            if a.body.to_string().contains("param") {
+                failures.push(format!("{what}: poem-openapi's name in {}", show(&a)));
+            }
+            want_declared(&mut failures, &op, &what, &a);
+        }
+    }
+    assert!(sent > 90, "only {sent} requests sent");
+    assert_none(failures);
+    app.finish().await;
+}
+
 /// Every operation of the served spec, with a control character in each string of its body and in
 /// each query and path parameter: a 4xx (a 400 naming the field where the field is a string), never a
 /// 5xx. CI runs this on PostgreSQL too, whose text cannot hold U+0000.
