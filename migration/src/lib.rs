@@ -15,6 +15,7 @@ mod m20261202_000010_hot_path_indexes;
 mod m20261202_000011_career_profiles;
 mod m20261202_000012_job_support_plans;
 mod m20261202_000013_network_groups;
+mod m20261204_000014_one_open_request;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_career_profiles::Migration),
             Box::new(m20261202_000012_job_support_plans::Migration),
             Box::new(m20261202_000013_network_groups::Migration),
+            Box::new(m20261204_000014_one_open_request::Migration),
         ]
     }
 }

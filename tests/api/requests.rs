@@ -917,3 +917,134 @@ async fn a_request_already_done_by_staff_is_closed_by_carrying_it_out() {
     assert!(inbox(&app, &m.consultant.token).await.is_empty());
     app.finish().await;
 }
+
+/// Four requests of one kind sent at the same moment (on PostgreSQL each on its own connection, where
+/// all four can pass the check before any is written): one is made, the others are 409 naming it, and
+/// the consultant has one item in the inbox.
+#[tokio::test]
+async fn requests_of_one_kind_sent_at_once_make_one() {
+    let app = TestApp::start().await;
+    let m = app.municipality("404").await;
+    let me = &m.candidate;
+    activate(&app, &m, me).await;
+    let ask = || app.post("/api/v1/me/requests", &me.token, json!({"kind": "stop"}));
+    let (a, b, c, d) = tokio::join!(ask(), ask(), ask(), ask());
+    let answers = [a, b, c, d];
+    let made: Vec<_> = answers.iter().filter(|a| a.status == 201).collect();
+    assert_eq!(
+        made.len(),
+        1,
+        "one is made: {:?}",
+        answers.map(|a| a.status)
+    );
+    let id = &made[0].body["id"];
+    for refused in answers.iter().filter(|a| a.status != 201) {
+        assert_eq!(refused.status, 409, "{:?}", refused.body);
+        assert_eq!(&refused.body["existing_id"], id);
+    }
+    assert_eq!(inbox(&app, &m.consultant.token).await.len(), 1);
+    let open = entity::request::Entity::find()
+        .filter(entity::request::Column::CandidateId.eq(me.id))
+        .count(app.state.db.write())
+        .await
+        .unwrap();
+    assert_eq!(open, 1);
+    app.finish().await;
+}
+
+/// The database holds "one unfinished request per kind" (`requests_one_open_per_kind`): a second
+/// unfinished row of the kind cannot be written, a finished one can. The migration that makes the
+/// index closes a duplicate made before it (the newer one, with its inbox item) and keeps the oldest.
+#[tokio::test]
+async fn the_database_holds_one_unfinished_request_per_kind() {
+    use entity::{ids::RequestId, request, types::RequestStatus};
+    use migration::MigratorTrait;
+    use sea_orm::{ActiveModelTrait, IntoActiveModel};
+
+    let app = TestApp::start().await;
+    let m = app.municipality("405").await;
+    let me = &m.candidate;
+    activate(&app, &m, me).await;
+    let made = app
+        .post("/api/v1/me/requests", &me.token, json!({"kind": "pause"}))
+        .await
+        .expect(201)
+        .body;
+    let db = app.state.db.write();
+    let first = request::Entity::find()
+        .filter(request::Column::CandidateId.eq(me.id))
+        .one(db)
+        .await
+        .unwrap()
+        .expect("the request");
+    assert_eq!(made["id"], first.id.0.to_string());
+    let copy = |status: RequestStatus| {
+        let mut r = first.clone();
+        r.id = RequestId::generate();
+        r.status = status;
+        r.into_active_model()
+    };
+    let err = request::Entity::insert(copy(RequestStatus::Acknowledged))
+        .exec(db)
+        .await
+        .expect_err("a second unfinished pause request");
+    assert!(
+        matches!(
+            err.sql_err(),
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+        ),
+        "{err}"
+    );
+    copy(RequestStatus::Withdrawn).insert(db).await.unwrap();
+    copy(RequestStatus::CarriedOut).insert(db).await.unwrap();
+
+    // Before the index: a duplicate, with its own inbox item.
+    let all = migration::Migrator::migrations();
+    let at = all
+        .iter()
+        .position(|m| m.name() == "m20261204_000014_one_open_request")
+        .expect("the migration");
+    let steps = u32::try_from(all.len() - at).expect("few migrations");
+    migration::Migrator::down(db, Some(steps))
+        .await
+        .expect("down");
+    let duplicate = copy(RequestStatus::Open).insert(db).await.unwrap();
+    ips_api::domain::inbox::add(
+        db,
+        m.id,
+        entity::ids::CandidateId(me.id),
+        entity::types::InboxKind::Request,
+        Some(duplicate.id.0),
+        entity::types::InboxAudience::Consultant,
+    )
+    .await
+    .unwrap();
+    assert_eq!(inbox(&app, &m.consultant.token).await.len(), 2);
+    migration::Migrator::up(db, None).await.expect("up again");
+
+    let status = |id: RequestId| async move {
+        request::Entity::find_by_id(id)
+            .one(db)
+            .await
+            .unwrap()
+            .expect("kept")
+            .status
+    };
+    assert_eq!(
+        status(first.id).await,
+        RequestStatus::Open,
+        "the oldest stays"
+    );
+    assert_eq!(status(duplicate.id).await, RequestStatus::Withdrawn);
+    let items = inbox(&app, &m.consultant.token).await;
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["ref_id"], made["id"]);
+    assert!(
+        request::Entity::insert(copy(RequestStatus::Open))
+            .exec(db)
+            .await
+            .is_err(),
+        "the index is back"
+    );
+    app.finish().await;
+}

@@ -12,7 +12,7 @@ use entity::{
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Set, sea_query::Expr,
+    QueryOrder, QuerySelect, QueryTrait, Select, Set, sea_query::Expr,
 };
 use serde_json::json;
 
@@ -23,7 +23,7 @@ use super::{
     events,
     inbox::{self, Audience, Kind},
     journal::{self, Subject, Writes},
-    notifications,
+    notifications, on_unique,
     pagination::PageRequest,
     today,
 };
@@ -85,9 +85,7 @@ pub async fn create(db: &Db, reach: &Reach, new: NewRequest) -> DomainResult<req
             .into_query()
             .into()
     };
-    let open_request = request::Entity::secure_find(me.id)
-        .filter(request::Column::Kind.eq(new.kind))
-        .filter(request::Column::Status.is_in(RequestStatus::OPEN))
+    let open_request = open_of_kind(me.id, new.kind)
         .select_only()
         .column(request::Column::Id)
         .limit(1)
@@ -125,10 +123,7 @@ pub async fn create(db: &Db, reach: &Reach, new: NewRequest) -> DomainResult<req
     }
     if let Some(open) = before.open_request {
         return Err(DomainError::ConflictWith {
-            detail: format!(
-                "You already have an open {} request. You can see it or take it back.",
-                new.kind.as_str()
-            ),
+            detail: already_open(new.kind),
             existing_id: open.0,
         });
     }
@@ -162,7 +157,7 @@ pub async fn create(db: &Db, reach: &Reach, new: NewRequest) -> DomainResult<req
         Some(r.id.0),
         Audience::Consultant,
     );
-    record_with(
+    let written = record_with(
         &txn,
         writes,
         &c,
@@ -170,9 +165,45 @@ pub async fn create(db: &Db, reach: &Reach, new: NewRequest) -> DomainResult<req
         EventType::RequestCreated,
         AuditAction::Create,
     )
-    .await?;
+    .await;
+    match written {
+        Ok(()) => {}
+        // Two requests sent at the same moment can both pass the check above (read committed on
+        // PostgreSQL); the index `requests_one_open_per_kind` lets only the first be written, and
+        // the second is answered as if it had come after.
+        Err(DomainError::Db(e)) => {
+            let err = on_unique(e, &already_open(new.kind));
+            let DomainError::Conflict(detail) = err else {
+                return Err(err);
+            };
+            txn.rollback().await?;
+            let open = open_of_kind(me.id, new.kind).one(db.read()).await?;
+            return Err(match open {
+                Some(open) => DomainError::ConflictWith {
+                    detail,
+                    existing_id: open.id.0,
+                },
+                None => DomainError::Conflict(detail),
+            });
+        }
+        Err(e) => return Err(e),
+    }
     txn.commit().await?;
     Ok(r)
+}
+
+/// The candidate's unfinished request of this kind (there is at most one).
+fn open_of_kind(candidate: CandidateId, kind: RequestKind) -> Select<request::Entity> {
+    request::Entity::secure_find(candidate)
+        .filter(request::Column::Kind.eq(kind))
+        .filter(request::Column::Status.is_in(RequestStatus::OPEN))
+}
+
+fn already_open(kind: RequestKind) -> String {
+    format!(
+        "You already have an open {} request. You can see it or take it back.",
+        kind.as_str()
+    )
 }
 
 /// What a new request reads with its candidate, in the same statement.
