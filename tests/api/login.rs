@@ -252,3 +252,32 @@ async fn a_hash_with_older_parameters_is_remade_at_login() {
     assert_eq!(stored().await.password_hash, now.password_hash);
     app.finish().await;
 }
+
+/// A login is five statements: the attempt counted for the account and the address (one upsert),
+/// the credential, the person's record, the attempt released, and the session with its first refresh
+/// token (one request). A wrong password is the first two.
+#[tokio::test]
+async fn a_login_is_five_statements() {
+    let app = TestApp::start().await;
+    let m = app.municipality("101").await;
+    give_login(&app, m.candidate.id, "sara.t", Role::Candidate, Some(m.id)).await;
+    let count = |before: u64| app.state.db.statement_count() - before;
+    let before = app.state.db.statement_count();
+    let tokens = login(&app, "sara.t", PASSWORD).await.expect(200).body;
+    assert_eq!(count(before), 5);
+    // The session works, and so does its refresh token.
+    app.get("/api/v1/me", tokens["access_token"].as_str().unwrap())
+        .await
+        .expect(200);
+    anon_post(
+        &app,
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": tokens["refresh_token"]}),
+    )
+    .await
+    .expect(200);
+    let before = app.state.db.statement_count();
+    login(&app, "sara.t", "not the password").await.problem(401);
+    assert_eq!(count(before), 2);
+    app.finish().await;
+}

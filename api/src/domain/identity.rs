@@ -10,7 +10,8 @@ use entity::{
 };
 use rand::{Rng, RngCore, rngs::OsRng};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait, Set,
+    sea_query::Expr,
 };
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -18,6 +19,7 @@ use uuid::Uuid;
 use super::{DomainError, DomainResult, access, on_unique};
 use super::{
     access::{Role, Scope},
+    journal::Writes,
     passwords::{Hasher, Verified},
     sessions::SessionCache,
     sha256_hex,
@@ -103,8 +105,8 @@ pub struct Reservation(Vec<(String, DateTime<Utc>)>);
 
 /// Counts one attempt against each key and refuses with 429 when any key is over its hourly limit.
 ///
-/// Counting and checking are one statement per key (an upsert that returns the new count) inside one
-/// writing transaction, so parallel attempts cannot all read a count below the limit: the 6th of 40
+/// Counting and checking are one statement (an upsert of every key that returns the new counts) inside
+/// one writing transaction, so parallel attempts cannot all read a count below the limit: the 6th of 40
 /// simultaneous wrong passwords against a limit of 5 is refused, whatever the timing. An attempt over
 /// the limit is not counted (the transaction is rolled back).
 pub async fn reserve(ctx: &Identity<'_>, limits: &[(String, u64)]) -> DomainResult<Reservation> {
@@ -112,40 +114,47 @@ pub async fn reserve(ctx: &Identity<'_>, limits: &[(String, u64)]) -> DomainResu
     let now = Utc::now();
     let window_start = now - Duration::hours(1);
     let mut keys: Vec<&(String, u64)> = limits.iter().collect();
-    // Always the same order, so two transactions never wait on each other's rows.
+    // Always the same order (the rows are locked in the order of the `VALUES`), so two
+    // transactions never wait on each other's rows.
     keys.sort_by(|a, b| a.0.cmp(&b.0));
     let table = Alias::new("login_attempts");
     let stale =
         Expr::col((table.clone(), login_attempt::Column::WindowStartedAt)).lte(window_start);
     let txn = ctx.db.begin().await?;
-    let mut reserved = Vec::with_capacity(keys.len());
-    for (key, limit) in keys {
-        let row = login_attempt::Entity::insert(login_attempt::ActiveModel {
+    let rows = login_attempt::Entity::insert_many(keys.iter().map(|(key, _)| {
+        login_attempt::ActiveModel {
             key: Set(key.clone()),
             window_started_at: Set(now),
             count: Set(1),
-        })
-        .on_conflict(
-            OnConflict::column(login_attempt::Column::Key)
-                .value(
-                    login_attempt::Column::Count,
-                    CaseStatement::new()
-                        .case(stale.clone(), Expr::val(1))
-                        .finally(Expr::col((table.clone(), login_attempt::Column::Count)).add(1)),
-                )
-                .value(
-                    login_attempt::Column::WindowStartedAt,
-                    CaseStatement::new()
-                        .case(stale.clone(), Expr::val(now))
-                        .finally(Expr::col((
-                            table.clone(),
-                            login_attempt::Column::WindowStartedAt,
-                        ))),
-                )
-                .to_owned(),
-        )
-        .exec_with_returning(&txn)
-        .await?;
+        }
+    }))
+    .on_conflict(
+        OnConflict::column(login_attempt::Column::Key)
+            .value(
+                login_attempt::Column::Count,
+                CaseStatement::new()
+                    .case(stale.clone(), Expr::val(1))
+                    .finally(Expr::col((table.clone(), login_attempt::Column::Count)).add(1)),
+            )
+            .value(
+                login_attempt::Column::WindowStartedAt,
+                CaseStatement::new()
+                    .case(stale, Expr::val(now))
+                    .finally(Expr::col((
+                        table.clone(),
+                        login_attempt::Column::WindowStartedAt,
+                    ))),
+            )
+            .to_owned(),
+    )
+    .exec_with_returning(&txn)
+    .await?;
+    let mut reserved = Vec::with_capacity(keys.len());
+    for (key, limit) in keys {
+        let row = rows
+            .iter()
+            .find(|r| &r.key == key)
+            .ok_or_else(|| DomainError::Internal(format!("no attempt counter for {key}")))?;
         if row.count as u64 > *limit {
             txn.rollback().await?;
             let retry = std::cmp::max(
@@ -154,27 +163,37 @@ pub async fn reserve(ctx: &Identity<'_>, limits: &[(String, u64)]) -> DomainResu
             );
             return Err(DomainError::TooMany(retry as u64));
         }
-        reserved.push((row.key, row.window_started_at));
+        reserved.push((row.key.clone(), row.window_started_at));
     }
     txn.commit().await?;
     Ok(Reservation(reserved))
 }
 
-/// The attempt succeeded: it no longer counts as a failure.
+/// The attempt succeeded: it no longer counts as a failure. One statement for every key.
 pub async fn release(ctx: &Identity<'_>, reservation: Reservation) -> DomainResult<()> {
-    use sea_orm::sea_query::ExprTrait;
-    for (key, window) in reservation.0 {
-        login_attempt::Entity::update_many()
-            .col_expr(
-                login_attempt::Column::Count,
-                Expr::col(login_attempt::Column::Count).sub(1),
-            )
-            .filter(login_attempt::Column::Key.eq(key))
-            .filter(login_attempt::Column::WindowStartedAt.eq(window))
-            .filter(login_attempt::Column::Count.gt(0))
-            .exec(ctx.db.write())
-            .await?;
+    use sea_orm::{Condition, sea_query::ExprTrait};
+    if reservation.0.is_empty() {
+        return Ok(());
     }
+    let reserved = reservation
+        .0
+        .into_iter()
+        .fold(Condition::any(), |any, (key, window)| {
+            any.add(
+                Condition::all()
+                    .add(login_attempt::Column::Key.eq(key))
+                    .add(login_attempt::Column::WindowStartedAt.eq(window)),
+            )
+        });
+    login_attempt::Entity::update_many()
+        .col_expr(
+            login_attempt::Column::Count,
+            Expr::col(login_attempt::Column::Count).sub(1),
+        )
+        .filter(reserved)
+        .filter(login_attempt::Column::Count.gt(0))
+        .exec(ctx.db.write())
+        .await?;
     Ok(())
 }
 
@@ -294,22 +313,24 @@ pub async fn start_session(
     };
     let session_id = Uuid::now_v7();
     let refresh = random_token();
-    let txn = ctx.db.begin().await?;
-    session::ActiveModel {
-        id: Set(session_id),
-        principal_id: Set(principal_id),
-        role: Set(role),
-        municipality_id: Set(municipality_id),
-        created_at: Set(now),
-        expires_at: Set(expires_at),
-        idle_expires_at: Set(idle_expires_at.min(expires_at)),
-        revoked_at: Set(None),
-        revoked_reason: Set(None),
-    }
-    .insert(&txn)
-    .await?;
-    insert_refresh(&txn, session_id, &refresh).await?;
-    txn.commit().await?;
+    // The session and its first refresh token: one request.
+    let mut writes = Writes::new(ctx.db.backend());
+    writes.push(
+        session::Entity::insert(session::ActiveModel {
+            id: Set(session_id),
+            principal_id: Set(principal_id),
+            role: Set(role),
+            municipality_id: Set(municipality_id),
+            created_at: Set(now),
+            expires_at: Set(expires_at),
+            idle_expires_at: Set(idle_expires_at.min(expires_at)),
+            revoked_at: Set(None),
+            revoked_reason: Set(None),
+        })
+        .as_query(),
+    );
+    writes.push(refresh_token::Entity::insert(new_refresh(session_id, &refresh)).as_query());
+    writes.execute_alone(ctx.db).await?;
     let (access_token, expires_in) =
         ctx.keys
             .issue(principal_id, role, municipality_id, None, session_id)?;
@@ -321,11 +342,8 @@ pub async fn start_session(
     })
 }
 
-async fn insert_refresh<C: ConnectionTrait>(
-    txn: &C,
-    session_id: Uuid,
-    token: &str,
-) -> DomainResult<()> {
+/// A refresh token's row; only the token's hash is stored.
+fn new_refresh(session_id: Uuid, token: &str) -> refresh_token::ActiveModel {
     refresh_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         session_id: Set(session_id),
@@ -333,8 +351,16 @@ async fn insert_refresh<C: ConnectionTrait>(
         created_at: Set(Utc::now()),
         used_at: Set(None),
     }
-    .insert(txn)
-    .await?;
+}
+
+async fn insert_refresh<C: ConnectionTrait>(
+    txn: &C,
+    session_id: Uuid,
+    token: &str,
+) -> DomainResult<()> {
+    refresh_token::Entity::insert(new_refresh(session_id, token))
+        .exec_without_returning(txn)
+        .await?;
     Ok(())
 }
 

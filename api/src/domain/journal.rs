@@ -167,6 +167,21 @@ impl Writes {
     }
 }
 
+impl Writes {
+    /// Sends the pushed statements as one change of their own, outside any transaction: on
+    /// PostgreSQL one statement (atomic by itself, no `BEGIN` or `COMMIT` to send); on SQLite the
+    /// statements inside one writing transaction.
+    pub async fn execute_alone(self, db: &crate::db::Db) -> DomainResult<()> {
+        if self.is_postgres() {
+            return self.execute(db.write()).await;
+        }
+        let txn = db.begin().await?;
+        self.execute(&txn).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+}
+
 /// Records a change: its event (when it has one) and its audit entry. Call inside the transaction that
 /// makes the change, so all three commit or none does. The audit entry and the event go to the
 /// database as one request.
