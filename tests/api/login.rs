@@ -2,7 +2,7 @@
 //! exists, and the failed-login limits per account and per address.
 use ips_api::auth::Role;
 use poem::http::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::common::{PASSWORD, TestApp, anon_post, give_login, jwt_part, login, problem_parts};
 
@@ -255,9 +255,11 @@ async fn a_hash_with_older_parameters_is_remade_at_login() {
 
 /// A login is five statements: the attempt counted for the account and the address (one upsert),
 /// the credential, the person's record, the attempt released, and the session with its first refresh
-/// token (one request). A wrong password is the first two.
+/// token (one request). A wrong password is the first two. A refresh is four: the token with its
+/// session, the person's record, the token marked used, and the new token with the session's new
+/// idle time (one request).
 #[tokio::test]
-async fn a_login_is_five_statements() {
+async fn a_login_is_five_statements_and_a_refresh_four() {
     let app = TestApp::start().await;
     let m = app.municipality("101").await;
     give_login(&app, m.candidate.id, "sara.t", Role::Candidate, Some(m.id)).await;
@@ -269,13 +271,30 @@ async fn a_login_is_five_statements() {
     app.get("/api/v1/me", tokens["access_token"].as_str().unwrap())
         .await
         .expect(200);
-    anon_post(
-        &app,
-        "/api/v1/auth/refresh",
-        json!({"refresh_token": tokens["refresh_token"]}),
-    )
-    .await
-    .expect(200);
+    let refresh = |token: Value| {
+        anon_post(
+            &app,
+            "/api/v1/auth/refresh",
+            json!({ "refresh_token": token }),
+        )
+    };
+    let before = app.state.db.statement_count();
+    let next = refresh(tokens["refresh_token"].clone())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(count(before), 4);
+    // The new refresh token rotates again and its access token works; the first one is used up, and
+    // presenting it again ends the session.
+    app.get("/api/v1/me", next["access_token"].as_str().unwrap())
+        .await
+        .expect(200);
+    let third = refresh(next["refresh_token"].clone())
+        .await
+        .expect(200)
+        .body;
+    refresh(tokens["refresh_token"].clone()).await.problem(401);
+    refresh(third["refresh_token"].clone()).await.problem(401);
     let before = app.state.db.statement_count();
     login(&app, "sara.t", "not the password").await.problem(401);
     assert_eq!(count(before), 2);

@@ -353,24 +353,15 @@ fn new_refresh(session_id: Uuid, token: &str) -> refresh_token::ActiveModel {
     }
 }
 
-async fn insert_refresh<C: ConnectionTrait>(
-    txn: &C,
-    session_id: Uuid,
-    token: &str,
-) -> DomainResult<()> {
-    refresh_token::Entity::insert(new_refresh(session_id, token))
-        .exec_without_returning(txn)
-        .await?;
-    Ok(())
-}
-
 /// Rotates a refresh token. A token that was already used revokes its whole family (the session).
 pub async fn refresh(ctx: &Identity<'_>, token: &str) -> DomainResult<Tokens> {
     let invalid =
         DomainError::Unauthorized("The refresh token is invalid or expired. Log in again.");
     let hash = sha256_hex(token.as_bytes());
-    let Some(row) = refresh_token::Entity::find()
+    // The token with its session: one read.
+    let Some((row, sess)) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash))
+        .find_also_related(session::Entity)
         .one(ctx.db.read())
         .await?
     else {
@@ -381,10 +372,7 @@ pub async fn refresh(ctx: &Identity<'_>, token: &str) -> DomainResult<Tokens> {
         return Err(invalid);
     }
     let now = Utc::now();
-    let Some(sess) = session::Entity::find_by_id(row.session_id)
-        .one(ctx.db.read())
-        .await?
-    else {
+    let Some(sess) = sess else {
         return Err(invalid);
     };
     if sess.revoked_at.is_some() || sess.expires_at <= now || sess.idle_expires_at <= now {
@@ -419,12 +407,16 @@ pub async fn refresh(ctx: &Identity<'_>, token: &str) -> DomainResult<Tokens> {
         revoke_session(ctx, row.session_id, SessionEnd::RefreshReuse).await?;
         return Err(invalid);
     }
-    insert_refresh(&txn, sess.id, &new_token).await?;
-    session::Entity::update_many()
-        .col_expr(session::Column::IdleExpiresAt, Expr::value(idle))
-        .filter(session::Column::Id.eq(sess.id))
-        .exec(&txn)
-        .await?;
+    // The new token and the session's longer idle time: one request.
+    let mut writes = Writes::new(ctx.db.backend());
+    writes.push(refresh_token::Entity::insert(new_refresh(sess.id, &new_token)).as_query());
+    writes.push(
+        session::Entity::update_many()
+            .col_expr(session::Column::IdleExpiresAt, Expr::value(idle))
+            .filter(session::Column::Id.eq(sess.id))
+            .as_query(),
+    );
+    writes.execute(&txn).await?;
     txn.commit().await?;
     let (access_token, expires_in) =
         ctx.keys
