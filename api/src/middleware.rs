@@ -126,7 +126,7 @@ impl PathTemplates {
 tokio::task_local! {
     /// The API's path templates and the path being served, so that an error raised without the
     /// request (poem-openapi's `bad_request_handler`) can still name a path parameter.
-    static SERVING: (Arc<PathTemplates>, String);
+    static SERVING: (Arc<PathTemplates>, Arc<str>);
 }
 
 /// The spec's name for the `n`-th path parameter of the request being served; `None` outside a
@@ -163,7 +163,7 @@ impl<E: Endpoint> Endpoint for ConventionsEndpoint<E> {
             .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         let method = req.method().clone();
         // Paths of the candidate calendar feed carry a secret; log the route shape only.
-        let path = req.uri().path().to_string();
+        let path: Arc<str> = req.uri().path().into();
         let state = req.data::<AppState>().cloned();
 
         let serving = (self.paths.clone(), path.clone());
@@ -201,7 +201,7 @@ impl<E: Endpoint> Endpoint for ConventionsEndpoint<E> {
             if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
                 method_not_allowed(&mut resp, &path, &self.paths);
             }
-            if path == TOKEN_PATH {
+            if &*path == TOKEN_PATH {
                 resp = oauth_shaped(resp).await;
             }
         }

@@ -199,13 +199,14 @@ async fn record_with<C: ConnectionTrait>(
     step: Option<StepId>,
     action: AuditAction,
 ) -> DomainResult<()> {
-    let subject = Subject::of(c, AuditResource::Goal, g.id);
-    journal::record_with(
+    journal::record_reached(
         txn,
         writes,
-        c.actor(),
-        &subject,
-        Some((event, payload(g, step))),
+        c,
+        AuditResource::Goal,
+        g.id,
+        event,
+        payload(g, step),
         action,
     )
     .await

@@ -165,9 +165,7 @@ impl Writes {
         txn.execute_raw(self.into_statement()).await?;
         Ok(())
     }
-}
 
-impl Writes {
     /// Sends the pushed statements as one change of their own, outside any transaction: on
     /// PostgreSQL one statement (atomic by itself, no `BEGIN` or `COMMIT` to send); on SQLite the
     /// statements inside one writing transaction.
@@ -213,6 +211,30 @@ pub async fn record_with<C: ConnectionTrait>(
         None => writes.execute(txn).await?,
     }
     Ok(())
+}
+
+/// `record_with` for the usual change: a resource of the candidate `c`, made by whoever reached them,
+/// with its event.
+pub async fn record_reached<C: ConnectionTrait>(
+    txn: &C,
+    writes: Writes,
+    c: &Reached,
+    resource: AuditResource,
+    id: impl Into<Uuid>,
+    event: EventType,
+    payload: Json,
+    action: AuditAction,
+) -> DomainResult<()> {
+    let subject = Subject::of(c, resource, id);
+    record_with(
+        txn,
+        writes,
+        c.actor(),
+        &subject,
+        Some((event, payload)),
+        action,
+    )
+    .await
 }
 
 /// Records that staff read a candidate's data (after the read).

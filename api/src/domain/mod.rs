@@ -114,6 +114,12 @@ impl DomainError {
 
 pub type DomainResult<T> = Result<T, DomainError>;
 
+/// Whether `err` is a database error from a unique constraint.
+pub fn is_unique_violation(err: &DomainError) -> bool {
+    matches!(err, DomainError::Db(e)
+        if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))))
+}
+
 /// Maps a unique-constraint violation to a 409 naming what clashed; other errors pass through.
 pub fn on_unique(err: sea_orm::DbErr, detail: &str) -> DomainError {
     match err.sql_err() {

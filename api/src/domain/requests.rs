@@ -22,8 +22,9 @@ use super::{
     enrollment::{self as course, Transition},
     events,
     inbox::{self, Audience, Kind},
+    is_unique_violation,
     journal::{self, Subject, Writes},
-    notifications, on_unique,
+    notifications,
     pagination::PageRequest,
     today,
 };
@@ -166,27 +167,22 @@ pub async fn create(db: &Db, reach: &Reach, new: NewRequest) -> DomainResult<req
         AuditAction::Create,
     )
     .await;
-    match written {
-        Ok(()) => {}
-        // Two requests sent at the same moment can both pass the check above (read committed on
-        // PostgreSQL); the index `requests_one_open_per_kind` lets only the first be written, and
-        // the second is answered as if it had come after.
-        Err(DomainError::Db(e)) => {
-            let err = on_unique(e, &already_open(new.kind));
-            let DomainError::Conflict(detail) = err else {
-                return Err(err);
-            };
-            txn.rollback().await?;
-            let open = open_of_kind(me.id, new.kind).one(db.read()).await?;
-            return Err(match open {
-                Some(open) => DomainError::ConflictWith {
-                    detail,
-                    existing_id: open.id.0,
-                },
-                None => DomainError::Conflict(detail),
-            });
+    // Two requests sent at the same moment can both pass the check above (read committed on
+    // PostgreSQL); the index `requests_one_open_per_kind` lets only the first be written, and the
+    // second is answered as if it had come after.
+    if let Err(err) = written {
+        if !is_unique_violation(&err) {
+            return Err(err);
         }
-        Err(e) => return Err(e),
+        txn.rollback().await?;
+        let detail = already_open(new.kind);
+        return Err(match open_of_kind(me.id, new.kind).one(db.read()).await? {
+            Some(open) => DomainError::ConflictWith {
+                detail,
+                existing_id: open.id.0,
+            },
+            None => DomainError::Conflict(detail),
+        });
     }
     txn.commit().await?;
     Ok(r)
@@ -241,13 +237,14 @@ async fn record_with<C: ConnectionTrait>(
     event: EventType,
     action: AuditAction,
 ) -> DomainResult<()> {
-    let subject = Subject::of(c, AuditResource::Request, r.id);
-    journal::record_with(
+    journal::record_reached(
         txn,
         writes,
-        c.actor(),
-        &subject,
-        Some((event, payload(r))),
+        c,
+        AuditResource::Request,
+        r.id,
+        event,
+        payload(r),
         action,
     )
     .await
