@@ -15,8 +15,8 @@ use std::{
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 use crate::config::Config;
@@ -36,6 +36,8 @@ pub struct Db {
     statements: Arc<AtomicU64>,
     /// The questionnaire definitions: rows that only a migration writes, read once per process.
     instruments: Arc<tokio::sync::OnceCell<Arc<crate::domain::questionnaires::Catalog>>>,
+    /// How many parts a report that seeks per candidate runs in at once (`report_slices`).
+    report_slices: usize,
 }
 
 impl Db {
@@ -63,6 +65,7 @@ impl Db {
                 reader,
                 statements,
                 instruments: Arc::default(),
+                report_slices: 1,
             })
         } else {
             let mut opts = ConnectOptions::new(url.clone());
@@ -75,12 +78,14 @@ impl Db {
                 .map_sqlx_postgres_opts(|o| o.options([("jit", "off")]));
             let statements = Arc::new(AtomicU64::new(0));
             let mut pool = Database::connect(opts).await?;
+            let report_slices = report_slices(&pool, config.db_max_connections).await;
             count_into(&mut pool, &statements);
             Ok(Self {
                 writer: pool.clone(),
                 reader: pool,
                 statements,
                 instruments: Arc::default(),
+                report_slices,
             })
         }
     }
@@ -90,6 +95,16 @@ impl Db {
         &self,
     ) -> &tokio::sync::OnceCell<Arc<crate::domain::questionnaires::Catalog>> {
         &self.instruments
+    }
+
+    /// How many parts the reports that seek each candidate's responses (`wellbeing`, `questionnaires`)
+    /// run in at once, each on a connection of its own: 1 on SQLite; on PostgreSQL the number of
+    /// processes its own parallel query would use (`max_parallel_workers_per_gather` + 1), at most
+    /// half the pool. PostgreSQL does not run those seeks in parallel itself: they are `LATERAL`
+    /// subqueries with `LIMIT`, which its planner keeps in the leading process. At 100,000 candidates
+    /// on two cores, three parts answered `wellbeing` in 0.58–0.66 s where one took 0.95–1.05 s.
+    pub fn report_slices(&self) -> usize {
+        self.report_slices
     }
 
     /// Statements run so far by this process (for `/metrics`, and tests that count a page's queries).
@@ -142,6 +157,23 @@ impl Db {
         let _ = self.reader.close().await;
         let _ = self.writer.close().await;
     }
+}
+
+/// `Db::report_slices` for a PostgreSQL pool of `max_connections`. A server that does not say how many
+/// parallel workers it allows (a proxy in between, say) gets one part: the reports as one statement.
+async fn report_slices(pool: &DatabaseConnection, max_connections: u32) -> usize {
+    let workers = pool
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT CAST(current_setting('max_parallel_workers_per_gather') AS INTEGER)",
+        ))
+        .await
+        .ok()
+        .flatten()
+        .and_then(|row| row.try_get_by_index::<i32>(0).ok())
+        .unwrap_or(0);
+    let most = (max_connections as usize / 2).max(1);
+    (workers.max(0) as usize + 1).min(most)
 }
 
 fn count_into(conn: &mut DatabaseConnection, counter: &Arc<AtomicU64>) {

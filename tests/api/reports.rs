@@ -2,13 +2,22 @@
 //! exactly; "at start" and the windows; other municipalities; reports over nothing; whole calendar
 //! months; fidelity; CSV; bad input; who may read them.
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
-use ips_api::{auth::Role, domain::identity};
+use entity::ids::MunicipalityId;
+use ips_api::{
+    auth::Role,
+    db::Db,
+    domain::{identity, reports},
+    state::AppState,
+};
 use poem::http::Method;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::common::{Answer, MOTIVATION_ITEMS, Municipality, Person, TestApp, WHO5_ITEMS, today};
+use crate::common::{
+    Answer, MOTIVATION_ITEMS, Municipality, Person, TestApp, WHO5_ITEMS, config_for, is_postgres,
+    today,
+};
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a date")
@@ -184,6 +193,24 @@ fn answers_of(report: &Value, item: &str) -> Vec<(i64, i64, Value)> {
             )
         })
         .collect()
+}
+
+/// The wellbeing report and WHO-5 at start, read straight from `db`; the wellbeing report is one
+/// statement per part (`Db::report_slices`).
+async fn seeking_reports(
+    db: &Db,
+    municipality: MunicipalityId,
+    window: reports::Window,
+) -> (reports::Wellbeing, reports::QuestionnaireAnswers) {
+    let before = db.statement_count();
+    let wellbeing = reports::wellbeing(db, municipality, window)
+        .await
+        .expect("wellbeing");
+    assert_eq!(db.statement_count() - before, db.report_slices() as u64);
+    let at_start = reports::questionnaire(db, municipality, "who5", None, window)
+        .await
+        .expect("at start");
+    (wellbeing, at_start)
 }
 
 fn csv_lines(a: &Answer) -> Vec<String> {
@@ -416,6 +443,25 @@ async fn the_published_evaluation_comes_out_exactly() {
     assert!(lines.contains(&format!("wellbeing,{window},first,mean,,,49.1")));
     assert!(lines.contains(&format!("wellbeing,{window},latest,mean,,,50.9")));
     assert!(lines.contains(&format!("wellbeing,{window},first.bands,very_low,11,27.5,")));
+
+    // On PostgreSQL the two reports that seek each candidate's responses run in parts at once (the
+    // figures above came that way); in one statement, as on SQLite, they come out the same.
+    let parts = app.state.db.report_slices();
+    if is_postgres() {
+        assert!(parts > 1, "{parts} part");
+    } else {
+        assert_eq!(parts, 1);
+    }
+    let mut config = config_for(&app.database_url);
+    config.db_max_connections = 2;
+    let whole = AppState::build(config).await.expect("a second instance");
+    assert_eq!(whole.db.report_slices(), 1);
+    let window = reports::Window { from, to };
+    let in_parts = seeking_reports(&app.state.db, m.id, window).await;
+    let in_one = seeking_reports(&whole.db, m.id, window).await;
+    assert_eq!((in_parts.0.n, in_parts.1.n), (40, 43));
+    assert_eq!(in_parts, in_one);
+    whole.db.clone().close().await;
     app.finish().await;
 }
 

@@ -19,6 +19,7 @@ use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, TryGetable, Va
 use uuid::Uuid;
 
 use super::{DomainError, DomainResult};
+use crate::db::Db;
 
 /// The earliest date a window may start on.
 pub const EARLIEST: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("a date");
@@ -286,7 +287,14 @@ impl Dialect {
     /// every response. PostgreSQL seeks in a `LATERAL` join; given the ids to join back to instead, it
     /// hashes the whole table. SQLite has no `LATERAL`: it seeks the ids in a materialized `WITH` (so
     /// each seek runs once, not once per use of its column) and joins the rows by primary key.
-    fn picked_responses(&self, picks: &[(&str, &str)], window: &str) -> (String, String) {
+    ///
+    /// `slice` is a further condition on the candidates `c` (see `query_sliced`).
+    fn picked_responses(
+        &self,
+        picks: &[(&str, &str)],
+        window: &str,
+        slice: &str,
+    ) -> (String, String) {
         let seek = |columns: &str, order: &str| {
             format!(
                 "(SELECT {columns} FROM questionnaire_responses r \
@@ -295,7 +303,7 @@ impl Dialect {
                   ORDER BY r.submitted_at {order}, r.id {order} LIMIT 1)"
             )
         };
-        let candidates = "candidates c WHERE c.municipality_id = $1";
+        let candidates = format!("candidates c WHERE c.municipality_id = $1{slice}");
         match self.0 {
             DbBackend::Postgres => {
                 let mut from = format!("FROM (SELECT c.id FROM {candidates}) AS c");
@@ -340,6 +348,41 @@ async fn query<C: ConnectionTrait>(
 ) -> DomainResult<Vec<QueryResult>> {
     let stmt = Statement::from_sql_and_values(db.get_database_backend(), sql, values);
     Ok(db.query_all_raw(stmt).await?)
+}
+
+/// Runs a statement over the municipality's candidates in `db.report_slices()` parts at once, each
+/// on a connection of its own, and returns the rows of every part: the candidates are split by the
+/// last byte of their id (random in the ids this service makes), so the parts are about equal. `sql`
+/// writes the statement with a condition on the candidates `c` that picks one part (empty for a
+/// single part); the condition binds two values after `values`. Each part reads its own snapshot,
+/// so a response stored while the parts run may count in one part and not another; a report is as
+/// of the moment it ran, to the millisecond.
+async fn query_sliced(
+    db: &Db,
+    sql: impl Fn(&str) -> String,
+    values: Vec<Value>,
+) -> DomainResult<Vec<QueryResult>> {
+    let parts = db.report_slices();
+    if parts <= 1 {
+        return query(db.read(), &sql(""), values).await;
+    }
+    let (of, which) = (values.len() + 1, values.len() + 2);
+    let sql = sql(&format!(
+        " AND get_byte(uuid_send(c.id), 15) % ${of} = ${which}"
+    ));
+    let mut running = tokio::task::JoinSet::new();
+    for part in 0..parts {
+        let (conn, sql) = (db.read().clone(), sql.clone());
+        let mut values = values.clone();
+        values.extend([Value::from(parts as i32), Value::from(part as i32)]);
+        running.spawn(async move { query(&conn, &sql, values).await });
+    }
+    let mut rows = Vec::new();
+    while let Some(part) = running.join_next().await {
+        let part = part.map_err(|e| DomainError::Internal(format!("report part: {e}")))?;
+        rows.extend(part?);
+    }
+    Ok(rows)
 }
 
 fn get<T: TryGetable>(row: &QueryResult, index: usize) -> DomainResult<T> {
@@ -401,24 +444,28 @@ pub async fn outcomes<C: ConnectionTrait>(
 
 /// WHO-5 first against latest: for each candidate with at least two responses in the window, their
 /// first and their latest response in it (by submission time, then id). Each candidate's two
-/// responses are found by two index seeks, and one grouped query counts them by the pair of bands.
-pub async fn wellbeing<C: ConnectionTrait>(
-    db: &C,
+/// responses are found by two index seeks, and one grouped query counts them by the pair of bands
+/// (on PostgreSQL one per part of the candidates, at once: `query_sliced`).
+pub async fn wellbeing(
+    db: &Db,
     municipality_id: MunicipalityId,
     window: Window,
 ) -> DomainResult<Wellbeing> {
     let (start, end) = window.instants();
     let within = " AND r.submitted_at >= $3 AND r.submitted_at < $4";
-    let (with, from) =
-        Dialect(db.get_database_backend()).picked_responses(&[("f", "ASC"), ("l", "DESC")], within);
     // Two responses that are not the same one: the candidate answered twice or more in the window.
-    let sql = format!(
-        "{with}SELECT f.band, l.band, COUNT(*), SUM(f.score), SUM(l.score) {from} \
-         WHERE f.id <> l.id GROUP BY f.band, l.band"
-    );
-    let rows = query(
+    let sql = |slice: &str| {
+        let (with, from) =
+            Dialect(db.backend()).picked_responses(&[("f", "ASC"), ("l", "DESC")], within, slice);
+        format!(
+            "{with}SELECT f.band, l.band, COUNT(*), SUM(f.score), SUM(l.score) {from} \
+             WHERE f.id <> l.id GROUP BY f.band, l.band"
+        )
+    };
+    // Each part's rows are counted into the same sums.
+    let rows = query_sliced(
         db,
-        &sql,
+        sql,
         vec![
             municipality_id.into(),
             "who5".into(),
@@ -465,15 +512,15 @@ pub async fn wellbeing<C: ConnectionTrait>(
 /// "At start" is each candidate's first response to the questionnaire ever: it counts when it was
 /// submitted in the window and answers that version. A later response of the same candidate never
 /// counts, in this window or any other. `NotFound` for an unknown questionnaire or version.
-pub async fn questionnaire<C: ConnectionTrait>(
-    db: &C,
+pub async fn questionnaire(
+    db: &Db,
     municipality_id: MunicipalityId,
     key: &str,
     version: Option<i32>,
     window: Window,
 ) -> DomainResult<QuestionnaireAnswers> {
     let versions: Vec<i32> = query(
-        db,
+        db.read(),
         "SELECT version FROM questionnaire_versions WHERE questionnaire_key = $1 ORDER BY version",
         vec![key.into()],
     )
@@ -493,7 +540,7 @@ pub async fn questionnaire<C: ConnectionTrait>(
         )
     };
     let items: Vec<String> = query(
-        db,
+        db.read(),
         &definition("questionnaire_items", "item_key"),
         vec![key.into(), version.into()],
     )
@@ -502,7 +549,7 @@ pub async fn questionnaire<C: ConnectionTrait>(
     .map(|r| get(r, 0))
     .collect::<DomainResult<_>>()?;
     let values: Vec<i32> = query(
-        db,
+        db.read(),
         &definition("questionnaire_options", "value"),
         vec![key.into(), version.into()],
     )
@@ -514,15 +561,18 @@ pub async fn questionnaire<C: ConnectionTrait>(
     let (start, end) = window.instants();
     // Each candidate's first response ever; it counts when it answers this version and was
     // submitted in the window.
-    let (with, from) = Dialect(db.get_database_backend()).picked_responses(&[("f", "ASC")], "");
-    let rows = query(
-        db,
-        &format!(
+    let sql = |slice: &str| {
+        let (with, from) = Dialect(db.backend()).picked_responses(&[("f", "ASC")], "", slice);
+        format!(
             "{with}SELECT a.item_key, a.value, COUNT(*) {from} \
              JOIN questionnaire_answers a ON a.response_id = f.id \
              WHERE f.version = $3 AND f.submitted_at >= $4 AND f.submitted_at < $5 \
              GROUP BY a.item_key, a.value"
-        ),
+        )
+    };
+    let rows = query_sliced(
+        db,
+        sql,
         vec![
             municipality_id.into(),
             key.into(),
@@ -532,11 +582,12 @@ pub async fn questionnaire<C: ConnectionTrait>(
         ],
     )
     .await?;
+    // Each part of the candidates counted its own answers: an answer's count is their sum.
     let mut counts = std::collections::HashMap::new();
     for row in &rows {
         let item: String = get(row, 0)?;
         let value: i32 = get(row, 1)?;
-        counts.insert((item, value), get::<i64>(row, 2)?);
+        *counts.entry((item, value)).or_insert(0) += get::<i64>(row, 2)?;
     }
     // A response answers every item of its version exactly once (checked when it was submitted), so
     // the answers to any one item count the responses.

@@ -753,7 +753,7 @@ impl ReportsApi {
         to: Query<NaiveDate>,
     ) -> ApiResult<WellbeingResponse> {
         let (municipality, window) = begin(&auth, from.0, to.0)?;
-        let report: WellbeingReport = reports::wellbeing(state.db.read(), municipality, window)
+        let report: WellbeingReport = reports::wellbeing(&state.db, municipality, window)
             .await?
             .into();
         let (body, file) = answer(
@@ -817,8 +817,7 @@ impl ReportsApi {
     ) -> ApiResult<QuestionnaireReportResponse> {
         let (municipality, window) = begin(&auth, from.0, to.0)?;
         let found =
-            reports::questionnaire(state.db.read(), municipality, &key.0, version.0, window)
-                .await?;
+            reports::questionnaire(&state.db, municipality, &key.0, version.0, window).await?;
         let report = QuestionnaireReport::from_domain(found)?;
         let name = format!("questionnaires/{}", report.key.as_str());
         let (body, file) = answer(
