@@ -1,8 +1,18 @@
 //! Candidate lists: what each caller's scope lists, the filters, and cursor paging.
+use ips_api::{
+    auth::CandidateScope,
+    domain::{
+        candidates::{self, Filter},
+        pagination::PageRequest,
+    },
+    state::AppState,
+};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
 use crate::common::{
-    CANDIDATES, TestApp, assert_fields, candidate_path, create, new_candidate, to, transition, with,
+    CANDIDATES, TestApp, assert_fields, candidate_path, config_for, create, is_postgres,
+    new_candidate, to, transition, with,
 };
 
 /// Every candidate id the caller can list, walking the pages.
@@ -302,5 +312,67 @@ async fn list_pages_with_a_cursor() {
         .map(|c| c["id"].as_str().expect("id"))
         .collect();
     assert_eq!(first, walked[..2]);
+    app.finish().await;
+}
+
+/// A page's statement has its limit written into it (`PageRequest::read`), so that PostgreSQL plans
+/// it once per connection: from the sixth execution on it runs on the generic plan instead of being
+/// planned again each time. With the limit bound as a parameter, every execution was planned afresh.
+#[tokio::test]
+async fn a_page_is_planned_once_per_connection_on_postgresql() {
+    let app = TestApp::start().await;
+    let m = app.municipality("101").await;
+    if is_postgres() {
+        // Enough candidates that a plan for a tenth of them costs more than planning afresh.
+        for stmt in [
+            "INSERT INTO candidates (id, municipality_id, given_name, family_name, birth_year, \
+               language, target_group, readiness, status, version, created_at, updated_at) \
+             SELECT gen_random_uuid(), municipality_id, 'Ung', 'Jensen', 2005, 'da', \
+               'mental_distress', 'activity_ready', 'referred', 1, now(), now() \
+             FROM candidates, generate_series(1, 1500) LIMIT 3000",
+            "ANALYZE candidates",
+        ] {
+            app.state
+                .db
+                .write()
+                .execute_unprepared(stmt)
+                .await
+                .expect("more candidates");
+        }
+    }
+    // A pool of one connection: the prepared statements the query below reads are that connection's.
+    let mut config = config_for(&app.database_url);
+    config.db_max_connections = 1;
+    let one = AppState::build(config).await.expect("a second instance");
+    let scope = CandidateScope::Municipality {
+        municipality_id: m.id,
+    };
+    let page = PageRequest::parse(Some(1), None).expect("a page");
+    for _ in 0..8 {
+        let (items, next) = candidates::list(&one.db, &scope, Filter::default(), page)
+            .await
+            .expect("a page");
+        assert_eq!(items.len(), 1);
+        assert!(next.is_some());
+    }
+    if is_postgres() {
+        let rows = one
+            .db
+            .read()
+            .query_all_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements \
+                 WHERE statement LIKE '%FROM \"candidates\"%LIMIT%' \
+                   AND statement NOT LIKE '%pg_prepared_statements%'",
+            ))
+            .await
+            .expect("the prepared statements");
+        assert_eq!(rows.len(), 1, "one statement for the page");
+        let plans = |i| rows[0].try_get_by_index::<i64>(i).expect("a count");
+        let (generic, custom) = (plans(0), plans(1));
+        assert_eq!(generic + custom, 8);
+        assert!(generic >= 3, "{generic} generic and {custom} custom plans");
+    }
+    one.db.clone().close().await;
     app.finish().await;
 }

@@ -7,7 +7,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -91,13 +91,11 @@ pub async fn list_municipalities(
     db: &Db,
     page: PageRequest,
 ) -> DomainResult<(Vec<municipality::Model>, Option<String>)> {
-    let mut q = municipality::Entity::find()
-        .order_by_asc(municipality::Column::Id)
-        .limit(page.fetch());
+    let mut q = municipality::Entity::find().order_by_asc(municipality::Column::Id);
     if let Some(after) = page.after {
         q = q.filter(municipality::Column::Id.gt(after));
     }
-    Ok(page.finish(q.all(db.read()).await?, |m| m.id.0))
+    Ok(page.read(q, db.read(), |m| m.id.0).await?)
 }
 
 pub async fn get_municipality(db: &Db, id: MunicipalityId) -> DomainResult<municipality::Model> {
@@ -204,15 +202,14 @@ pub async fn list_staff(
 ) -> DomainResult<(Vec<staff::Model>, Option<String>)> {
     let mut q = staff::Entity::find()
         .filter(staff_scope(within))
-        .order_by_asc(staff::Column::Id)
-        .limit(page.fetch());
+        .order_by_asc(staff::Column::Id);
     if let Some(m) = municipality_id {
         q = q.filter(staff::Column::MunicipalityId.eq(m));
     }
     if let Some(after) = page.after {
         q = q.filter(staff::Column::Id.gt(after));
     }
-    Ok(page.finish(q.all(db.read()).await?, |s| s.id.0))
+    Ok(page.read(q, db.read(), |s| s.id.0).await?)
 }
 
 pub async fn get_staff(
@@ -392,12 +389,11 @@ pub async fn list_service_accounts(
 ) -> DomainResult<(Vec<service_account::Model>, Option<String>)> {
     let mut q = service_account::Entity::find()
         .filter(service_scope(within))
-        .order_by_asc(service_account::Column::Id)
-        .limit(page.fetch());
+        .order_by_asc(service_account::Column::Id);
     if let Some(after) = page.after {
         q = q.filter(service_account::Column::Id.gt(after));
     }
-    Ok(page.finish(q.all(db.read()).await?, |s| s.id.0))
+    Ok(page.read(q, db.read(), |s| s.id.0).await?)
 }
 
 pub async fn delete_service_account(

@@ -129,8 +129,7 @@ pub async fn list(
     let mut q = c
         .rows::<appointment::Entity>()
         .order_by_asc(appointment::Column::StartsAt)
-        .order_by_asc(appointment::Column::Id)
-        .limit(page.fetch());
+        .order_by_asc(appointment::Column::Id);
     if let Some(from) = filter.from {
         q = q.filter(appointment::Column::EndsAt.gt(from));
     }
@@ -170,7 +169,7 @@ pub async fn list(
                 ),
         );
     }
-    let (rows, next) = page.finish(q.all(conn).await?, |a| a.id.0);
+    let (rows, next) = page.read(q, conn, |a| a.id.0).await?;
     audit_read(db, &c, None).await?;
     Ok((rows, next))
 }

@@ -11,7 +11,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
     sea_query::{Expr, ExprTrait, Func},
 };
 use serde_json::json;
@@ -260,8 +260,7 @@ pub async fn list(
 ) -> DomainResult<(Vec<candidate::Model>, Option<String>)> {
     let mut q = candidate::Entity::find()
         .filter(scope.condition())
-        .order_by_asc(candidate::Column::Id)
-        .limit(page.fetch());
+        .order_by_asc(candidate::Column::Id);
     if let Some(s) = filter.status {
         q = q.filter(candidate::Column::Status.eq(s));
     }
@@ -293,7 +292,7 @@ pub async fn list(
     if let Some(after) = page.after {
         q = q.filter(candidate::Column::Id.gt(after));
     }
-    Ok(page.finish(q.all(db.read()).await?, |c| c.id.0))
+    Ok(page.read(q, db.read(), |c| c.id.0).await?)
 }
 
 /// One candidate, audited as a read.

@@ -20,8 +20,7 @@ use entity::{
     types::{AuditAction, AuditResource, EventType, Role},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -505,12 +504,11 @@ pub async fn history(
     let mut q = c
         .rows::<career_profile_change::Entity>()
         .filter(career_profile_change::Column::ProfileId.eq(p.id))
-        .order_by_desc(career_profile_change::Column::Id)
-        .limit(page.fetch());
+        .order_by_desc(career_profile_change::Column::Id);
     if let Some(before) = page.after {
         q = q.filter(career_profile_change::Column::Id.lt(before));
     }
-    let (rows, next) = page.finish(q.all(db.read()).await?, |m| m.id);
+    let (rows, next) = page.read(q, db.read(), |m| m.id).await?;
     let changes = rows
         .into_iter()
         .map(change_of)

@@ -119,17 +119,14 @@ pub async fn list(
     page: PageRequest,
 ) -> DomainResult<(Vec<GoalView>, Option<String>)> {
     let c = reach.candidate(db.read(), candidate_id).await?;
-    let mut q = c
-        .rows::<goal::Entity>()
-        .order_by_asc(goal::Column::Id)
-        .limit(page.fetch());
+    let mut q = c.rows::<goal::Entity>().order_by_asc(goal::Column::Id);
     if let Some(s) = status {
         q = q.filter(goal::Column::Status.eq(s));
     }
     if let Some(after) = page.after {
         q = q.filter(goal::Column::Id.gt(after));
     }
-    let (rows, next) = page.finish(q.all(db.read()).await?, |g| g.id.0);
+    let (rows, next) = page.read(q, db.read(), |g| g.id.0).await?;
     let views = with_steps(db.read(), rows).await?;
     audit_read(db, &c, None).await?;
     Ok((views, next))

@@ -10,7 +10,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Set, UpdateMany, sea_query::Expr,
+    QueryOrder, QueryTrait, Set, UpdateMany, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -154,8 +154,7 @@ pub async fn list(
         .find_also_related(candidate::Entity)
         .filter(inbox_item::Column::MunicipalityId.eq(scope.municipality_id()))
         .filter(inbox_item::Column::ResolvedAt.is_null())
-        .order_by_asc(inbox_item::Column::Id)
-        .limit(page.fetch());
+        .order_by_asc(inbox_item::Column::Id);
     if let CandidateScope::Caseload { consultant_id, .. } = *scope {
         q = q.filter(
             Condition::all()
@@ -166,8 +165,7 @@ pub async fn list(
     if let Some(after) = page.after {
         q = q.filter(inbox_item::Column::Id.gt(after));
     }
-    let rows = q.all(db.read()).await?;
-    let (rows, next) = page.finish(rows, |(i, _)| i.id);
+    let (rows, next) = page.read_two(q, db.read(), |(i, _)| i.id).await?;
     let request_ids: Vec<entity::ids::RequestId> = rows
         .iter()
         .filter(|(i, _)| matches!(i.kind, Kind::Request | Kind::RequestOverdue))

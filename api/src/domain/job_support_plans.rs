@@ -272,14 +272,11 @@ pub async fn list(
     page: PageRequest,
 ) -> DomainResult<(Vec<PlanView>, Option<String>)> {
     let c = reach.candidate(db.read(), candidate_id).await?;
-    let mut q = c
-        .rows::<plan::Entity>()
-        .order_by_desc(plan::Column::Id)
-        .limit(page.fetch());
+    let mut q = c.rows::<plan::Entity>().order_by_desc(plan::Column::Id);
     if let Some(after) = page.after {
         q = q.filter(plan::Column::Id.lt(after));
     }
-    let (rows, next) = page.finish(q.all(db.read()).await?, |p| p.id.0);
+    let (rows, next) = page.read(q, db.read(), |p| p.id.0).await?;
     let views = rows
         .into_iter()
         .map(PlanView::of)
@@ -585,12 +582,11 @@ pub async fn history(
     let mut q = c
         .rows::<change::Entity>()
         .filter(change::Column::PlanId.eq(p.id))
-        .order_by_desc(change::Column::Id)
-        .limit(page.fetch());
+        .order_by_desc(change::Column::Id);
     if let Some(after) = page.after {
         q = q.filter(change::Column::Id.lt(after));
     }
-    let (rows, next) = page.finish(q.all(db.read()).await?, |h| h.id);
+    let (rows, next) = page.read(q, db.read(), |h| h.id).await?;
     audit_read(db, &c, Some(p.id)).await?;
     Ok((rows, next))
 }

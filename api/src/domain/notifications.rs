@@ -8,8 +8,8 @@ use entity::{
     types::NotificationKind,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    sea_query::Expr,
 };
 use serde_json::Value;
 
@@ -46,15 +46,14 @@ pub async fn list(
 ) -> DomainResult<(Vec<notification::Model>, Option<String>)> {
     let mut q = notification::Entity::find()
         .filter(notification::Column::CandidateId.eq(candidate_id))
-        .order_by_desc(notification::Column::Id)
-        .limit(page.fetch());
+        .order_by_desc(notification::Column::Id);
     if unread_only {
         q = q.filter(notification::Column::ReadAt.is_null());
     }
     if let Some(before) = page.after {
         q = q.filter(notification::Column::Id.lt(before));
     }
-    Ok(page.finish(q.all(db.read()).await?, |n| n.id.0))
+    Ok(page.read(q, db.read(), |n| n.id.0).await?)
 }
 
 /// Marks one notification read (idempotent).

@@ -6,7 +6,7 @@ use entity::{
     scoped::CandidateOwned,
     types::AuditResource,
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{
     DomainError, DomainResult,
@@ -24,12 +24,11 @@ async fn entries<C: ConnectionTrait>(
 ) -> DomainResult<(Vec<audit_entry::Model>, Option<String>)> {
     let mut q = audit_entry::Entity::find()
         .filter(audit_entry::Column::CandidateId.eq(candidate_id))
-        .order_by_desc(audit_entry::Column::Id)
-        .limit(page.fetch());
+        .order_by_desc(audit_entry::Column::Id);
     if let Some(before) = page.after {
         q = q.filter(audit_entry::Column::Id.lt(before));
     }
-    Ok(page.finish(q.all(db).await?, |a| a.id))
+    Ok(page.read(q, db, |a| a.id).await?)
 }
 
 /// The candidate's own access log (GDPR art. 15), or the coordinator's audit view of one candidate

@@ -260,12 +260,11 @@ pub async fn list(
     let c = reach.candidate(db.read(), candidate_id).await?;
     let mut q = c
         .rows::<request::Entity>()
-        .order_by_desc(request::Column::Id)
-        .limit(page.fetch());
+        .order_by_desc(request::Column::Id);
     if let Some(before) = page.after {
         q = q.filter(request::Column::Id.lt(before));
     }
-    let out = page.finish(q.all(db.read()).await?, |r| r.id.0);
+    let out = page.read(q, db.read(), |r| r.id.0).await?;
     if c.through_scope() {
         let subject = Subject::candidate(c.municipality_id(), c.id(), AuditResource::Request, None);
         journal::read(db.write(), c.actor(), &subject).await?;

@@ -335,12 +335,11 @@ pub async fn list(
 ) -> DomainResult<(Vec<webhook::Model>, Option<String>)> {
     let mut q = webhook::Entity::find()
         .filter(live_in(municipality_id))
-        .order_by_asc(webhook::Column::Id)
-        .limit(page.fetch());
+        .order_by_asc(webhook::Column::Id);
     if let Some(after) = page.after {
         q = q.filter(webhook::Column::Id.gt(WebhookId(after)));
     }
-    Ok(page.finish(q.all(db.read()).await?, |w| w.id.0))
+    Ok(page.read(q, db.read(), |w| w.id.0).await?)
 }
 
 /// One subscription of the municipality; `NotFound` for another municipality's or a deleted one.
@@ -381,12 +380,11 @@ pub async fn deliveries(
     find(db, municipality_id, id).await?;
     let mut q = webhook_delivery::Entity::find()
         .filter(webhook_delivery::Column::WebhookId.eq(id))
-        .order_by_desc(webhook_delivery::Column::Id)
-        .limit(page.fetch());
+        .order_by_desc(webhook_delivery::Column::Id);
     if let Some(after) = page.after {
         q = q.filter(webhook_delivery::Column::Id.lt(after));
     }
-    Ok(page.finish(q.all(db.read()).await?, |d| d.id))
+    Ok(page.read(q, db.read(), |d| d.id).await?)
 }
 
 /// Re-seals every webhook secret under a new key-encryption key (`keys rewrap`); call in its

@@ -289,14 +289,11 @@ pub async fn list(
     page: PageRequest,
 ) -> DomainResult<(Vec<qa::Model>, candidate::Model, Option<String>)> {
     let c = reach.candidate(db.read(), candidate_id).await?;
-    let mut q = c
-        .rows::<qa::Entity>()
-        .order_by_desc(qa::Column::Id)
-        .limit(page.fetch());
+    let mut q = c.rows::<qa::Entity>().order_by_desc(qa::Column::Id);
     if let Some(before) = page.after {
         q = q.filter(qa::Column::Id.lt(before));
     }
-    let (rows, next) = page.finish(q.all(db.read()).await?, |a| a.id.0);
+    let (rows, next) = page.read(q, db.read(), |a| a.id.0).await?;
     let subject = Subject::candidate(
         c.municipality_id(),
         c.id(),

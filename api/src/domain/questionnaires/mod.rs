@@ -530,15 +530,14 @@ pub async fn history(
     let c: Reached = reach.candidate(db.read(), candidate_id).await?;
     let mut q = c
         .rows::<questionnaire_response::Entity>()
-        .order_by_asc(questionnaire_response::Column::Id)
-        .limit(page.fetch());
+        .order_by_asc(questionnaire_response::Column::Id);
     if let Some(k) = key {
         q = q.filter(questionnaire_response::Column::QuestionnaireKey.eq(k));
     }
     if let Some(after) = page.after {
         q = q.filter(questionnaire_response::Column::Id.gt(after));
     }
-    let (rows, next) = page.finish(q.all(db.read()).await?, |r| r.id.0);
+    let (rows, next) = page.read(q, db.read(), |r| r.id.0).await?;
     let out = (with_answers(db.read(), rows).await?, next);
     if c.through_scope() {
         let subject = Subject::candidate(
