@@ -8,7 +8,7 @@ use entity::{appointment, enrollment, notification};
 use icalendar::{
     CalendarComponent, CalendarDateTime, Component, DatePerhapsTime, EventLike, EventStatus,
 };
-use ips_api::{domain::appointments, state::AppState};
+use ips_api::domain::appointments;
 use poem::http::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
@@ -1044,9 +1044,7 @@ async fn two_instances_ticking_at_once_send_each_reminder_once() {
     const PER_ROUND: u64 = 15;
     let app = TestApp::start().await;
     let m = app.municipality("610").await;
-    let second = AppState::build(crate::common::config_for(&app.database_url))
-        .await
-        .expect("second instance");
+    let second = app.second_instance(|_| {}).await;
     let now = Utc::now();
     let mut booked = Vec::new();
     for round in 0..ROUNDS {

@@ -5,14 +5,13 @@ use ips_api::{
         candidates::{self, Filter},
         pagination::PageRequest,
     },
-    state::AppState,
 };
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
 use crate::common::{
-    CANDIDATES, TestApp, assert_fields, candidate_path, config_for, create, is_postgres,
-    new_candidate, to, transition, with,
+    CANDIDATES, TestApp, assert_fields, candidate_path, create, is_postgres, new_candidate, to,
+    transition, with,
 };
 
 /// Every candidate id the caller can list, walking the pages.
@@ -341,9 +340,7 @@ async fn a_page_is_planned_once_per_connection_on_postgresql() {
         }
     }
     // A pool of one connection: the prepared statements the query below reads are that connection's.
-    let mut config = config_for(&app.database_url);
-    config.db_max_connections = 1;
-    let one = AppState::build(config).await.expect("a second instance");
+    let one = app.second_instance(|c| c.db_max_connections = 1).await;
     let scope = CandidateScope::Municipality {
         municipality_id: m.id,
     };

@@ -246,6 +246,14 @@ impl TestApp {
         }
     }
 
+    /// Another instance of the service on this test's database (sharing nothing with this one but the
+    /// database), with `change` made to its configuration. Close its pools when done.
+    pub async fn second_instance(&self, change: impl FnOnce(&mut Config)) -> AppState {
+        let mut config = config_for(&self.database_url);
+        change(&mut config);
+        AppState::build(config).await.expect("second instance")
+    }
+
     /// Closes the pools and removes the database.
     pub async fn finish(mut self) {
         self.state.db.clone().close().await;

@@ -3,7 +3,7 @@
 //! retention job (exactly once across instances) and the audit purge.
 use chrono::{Datelike, Duration, Months, NaiveDate, Utc};
 use entity::{audit_entry, ids::MunicipalityId, types::AuditAction, types::AuditResource};
-use ips_api::{auth::Role, domain::identity, jobs, state::AppState};
+use ips_api::{auth::Role, domain::identity, jobs};
 use poem::http::Method;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
@@ -12,9 +12,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::common::{
-    Municipality, PASSWORD, Person, TestApp, config_for, give_login, is_postgres, login,
-};
+use crate::common::{Municipality, PASSWORD, Person, TestApp, give_login, is_postgres, login};
 
 fn today() -> NaiveDate {
     ips_api::domain::today()
@@ -654,9 +652,7 @@ async fn the_retention_period_erases_exactly_once_across_instances() {
         .await
         .expect("backdate");
 
-    let second = AppState::build(config_for(&app.database_url))
-        .await
-        .expect("second instance");
+    let second = app.second_instance(|_| {}).await;
     tokio::join!(jobs::run_once(&app.state), jobs::run_once(&second));
     jobs::run_once(&second).await;
 

@@ -7,7 +7,6 @@ use ips_api::{
     auth::Role,
     db::Db,
     domain::{identity, reports},
-    state::AppState,
 };
 use poem::http::Method;
 use sea_orm::{ConnectionTrait, Statement};
@@ -15,8 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::common::{
-    Answer, MOTIVATION_ITEMS, Municipality, Person, TestApp, WHO5_ITEMS, config_for, is_postgres,
-    today,
+    Answer, MOTIVATION_ITEMS, Municipality, Person, TestApp, WHO5_ITEMS, is_postgres, today,
 };
 
 fn d(s: &str) -> NaiveDate {
@@ -452,9 +450,7 @@ async fn the_published_evaluation_comes_out_exactly() {
     } else {
         assert_eq!(parts, 1);
     }
-    let mut config = config_for(&app.database_url);
-    config.db_max_connections = 2;
-    let whole = AppState::build(config).await.expect("a second instance");
+    let whole = app.second_instance(|c| c.db_max_connections = 2).await;
     assert_eq!(whole.db.report_slices(), 1);
     let window = reports::Window { from, to };
     let in_parts = seeking_reports(&app.state.db, m.id, window).await;

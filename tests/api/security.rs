@@ -600,9 +600,7 @@ async fn signing_keys_are_sealed_and_need_the_key_encryption_key() {
             base64::engine::general_purpose::STANDARD.encode(der.as_bytes()),
         )
     };
-    let second = AppState::build(config_for(&app.database_url))
-        .await
-        .expect("second instance");
+    let second = app.second_instance(|_| {}).await;
     let row = entity::signing_key::Entity::find_by_id(legacy_kid.clone())
         .one(second.db.read())
         .await
@@ -635,11 +633,9 @@ async fn rewrapping_moves_every_key_to_a_new_key_encryption_key() {
         .await
         .expect("rewrap");
     assert!(n >= 1);
-    let mut config = config_for(&app.database_url);
-    config.key_encryption_key = Some(ips_api::config::Secret(new_text));
-    let second = AppState::build(config)
-        .await
-        .expect("starts with the new key");
+    let second = app
+        .second_instance(|c| c.key_encryption_key = Some(ips_api::config::Secret(new_text)))
+        .await;
     // Tokens signed before the rewrap still verify: the keys themselves did not change.
     assert!(
         second

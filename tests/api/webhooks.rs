@@ -25,7 +25,7 @@ use tokio::{
     net::{TcpListener, TcpStream},
 };
 
-use crate::common::{Municipality, TestApp, config_for};
+use crate::common::{Municipality, TestApp};
 
 /// One request the receiver got.
 #[derive(Clone, Debug)]
@@ -504,9 +504,9 @@ async fn webhooks_are_disabled_after_24_hours_of_failures() {
 async fn webhooks_two_instances_send_each_event_once() {
     let app = TestApp::start_with(allow_private).await;
     let m = app.municipality("101").await;
-    let mut config = config_for(&app.database_url);
-    config.webhook_allow_private = true;
-    let second = AppState::build(config).await.expect("second instance");
+    let second = app
+        .second_instance(|c| c.webhook_allow_private = true)
+        .await;
     let rx = Receiver::start().await;
     let rx2 = Receiver::start().await;
     subscribe(&app, &m, &rx.url(), &["*"]).await;
